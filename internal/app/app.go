@@ -1,0 +1,181 @@
+// Package app is the composition root: it builds every subsystem from the
+// configuration, starts them in dependency order and stops them in reverse.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/api"
+	"github.com/switchboard/switchboard/internal/call"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/events"
+	"github.com/switchboard/switchboard/internal/media"
+	"github.com/switchboard/switchboard/internal/registrar"
+	"github.com/switchboard/switchboard/internal/sipserver"
+	"github.com/switchboard/switchboard/internal/store"
+)
+
+// Version is set at build time (-ldflags "-X …app.Version=…").
+var Version = "dev"
+
+// App is a running Switchboard.
+type App struct {
+	cfg    config.Config
+	log    *slog.Logger
+	Store  *store.Store
+	Events *events.Bus
+	media  *media.Engine
+	sip    *sipserver.Server
+	reg    *registrar.Registrar
+	Calls  *call.Manager
+	http   *http.Server
+	httpLn net.Listener
+}
+
+// DBPath is the database file inside a data dir.
+func DBPath(dataDir string) string { return filepath.Join(dataDir, "switchboard.db") }
+
+// OpenStore creates the data dir if needed and opens the database.
+func OpenStore(ctx context.Context, dataDir string) (*store.Store, error) {
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data dir %s: %w", dataDir, err)
+	}
+	st, err := store.Open(ctx, DBPath(dataDir))
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return st, nil
+}
+
+// Start builds and starts everything; on error what was started is stopped.
+func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (a *App, err error) {
+	a = &App{cfg: cfg, log: log, Store: st, Events: events.New(4096)}
+	defer func() {
+		if err != nil {
+			a.Shutdown(context.Background())
+			a = nil
+		}
+	}()
+
+	sipHost, _, err := net.SplitHostPort(cfg.SIP.Addr)
+	if err != nil {
+		return a, fmt.Errorf("sip addr: %w", err)
+	}
+	advertise := cfg.SIP.AdvertiseAddr
+	if advertise == "" {
+		advertise = defaultAdvertise(sipHost)
+	}
+	rtpIP, err := netip.ParseAddr(advertise)
+	if err != nil {
+		return a, fmt.Errorf("advertise address %q must be an IP: %w", advertise, err)
+	}
+	var music []int16
+	if cfg.RTP.HoldMusic != "" {
+		if music, err = media.LoadWAV(cfg.RTP.HoldMusic); err != nil {
+			return a, fmt.Errorf("hold music: %w", err)
+		}
+	}
+	a.media, err = media.NewEngine(media.EngineConfig{BindAddr: rtpIP, PortMin: cfg.RTP.PortMin, PortMax: cfg.RTP.PortMax,
+		Hold: music, Logger: log})
+	if err != nil {
+		return a, fmt.Errorf("media: %w", err)
+	}
+	a.sip, err = sipserver.New(sipserver.Config{Addr: cfg.SIP.Addr, Advertise: advertise, Transports: cfg.SIP.Transports,
+		UserAgent: "Switchboard/" + Version, Logger: log})
+	if err != nil {
+		return a, err
+	}
+	a.reg = registrar.New(registrar.Config{Realm: cfg.SIP.Realm, MinExpires: cfg.SIP.RegisterMinExpires,
+		MaxExpires: cfg.SIP.RegisterMaxExpires, NonceTTL: cfg.SIP.NonceTTL, FailLimit: cfg.SIP.AuthFailLimit,
+		FailWindow: cfg.SIP.AuthFailWindow, Logger: log, Events: a.Events}, st)
+	if err := a.reg.Start(ctx); err != nil {
+		return a, err
+	}
+	a.Calls = call.New(call.Config{RingTimeout: cfg.SIP.RingTimeout, MaxCalls: cfg.SIP.MaxCalls,
+		CountryCode: cfg.Numbers.CountryCode, Logger: log}, a.sip, a.media, st, a.reg, a.Events)
+	if err := a.Calls.Load(ctx); err != nil {
+		return a, err
+	}
+	a.sip.Handle("REGISTER", a.reg.HandleRegister)
+	a.Calls.Register(a.sip)
+	if err := a.sip.Start(); err != nil {
+		return a, err
+	}
+
+	a.httpLn, err = net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return a, fmt.Errorf("http listen %s: %w", cfg.HTTP.Addr, err)
+	}
+	a.http = &http.Server{
+		Handler:           api.New(st, a.Calls, a.Events, log),
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	go func() {
+		if err := a.http.Serve(a.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "error", err)
+		}
+	}()
+	log.Info("switchboard started", "version", Version, "sip", a.SIPAddr(), "http", a.HTTPAddr(),
+		"rtp_ports", fmt.Sprintf("%d-%d", cfg.RTP.PortMin, cfg.RTP.PortMax), "data_dir", cfg.DataDir)
+	return a, nil
+}
+
+// defaultAdvertise picks the address to put in SDP and Contact when the
+// SIP address binds every interface.
+func defaultAdvertise(host string) string {
+	if ip, err := netip.ParseAddr(host); err == nil && !ip.IsUnspecified() {
+		return ip.String()
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() {
+			return n.IP.String()
+		}
+	}
+	return "127.0.0.1"
+}
+
+// SIPAddr is host:port where SIP is reachable.
+func (a *App) SIPAddr() string {
+	return net.JoinHostPort(a.sip.Host(), fmt.Sprint(a.sip.Port()))
+}
+
+// HTTPAddr is the bound HTTP address.
+func (a *App) HTTPAddr() string {
+	if a.httpLn == nil {
+		return ""
+	}
+	return a.httpLn.Addr().String()
+}
+
+// Shutdown stops in reverse order: HTTP, calls (BYE, CDRs flushed), SIP,
+// registrar (bindings flushed), media, database.
+func (a *App) Shutdown(ctx context.Context) {
+	if a.http != nil {
+		sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		_ = a.http.Shutdown(sctx)
+		cancel()
+	}
+	if a.Calls != nil {
+		a.Calls.Close()
+	}
+	if a.sip != nil {
+		a.sip.Close()
+	}
+	if a.reg != nil {
+		a.reg.Close()
+	}
+	if a.media != nil {
+		_ = a.media.Close()
+	}
+}

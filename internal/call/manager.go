@@ -1,0 +1,279 @@
+// Package call is the B2BUA: it owns every Call aggregate (two SIP legs,
+// their media endpoints and the bridge between them), routes new INVITEs to
+// extensions, queues and trunks, forks to every registered device, and
+// records a CDR when a call ends. State changes are published as events.
+package call
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/internal/events"
+	"github.com/switchboard/switchboard/internal/media"
+	"github.com/switchboard/switchboard/internal/registrar"
+	"github.com/switchboard/switchboard/internal/sipserver"
+	"github.com/switchboard/switchboard/internal/store"
+)
+
+// Store is what the call manager reads and writes.
+type Store interface {
+	ExtensionByNumber(ctx context.Context, number string) (store.Extension, error)
+	QueueByNumber(ctx context.Context, number string) (store.Queue, error)
+	DIDs(ctx context.Context) ([]store.DID, error)
+	Trunks(ctx context.Context) ([]store.Trunk, error)
+	InsertCDR(ctx context.Context, c store.CDR) (int64, error)
+}
+
+// Registrar finds devices and authenticates phones.
+type Registrar interface {
+	Lookup(ext string) []registrar.Contact
+	Authenticate(req *sip.Request, tx sip.ServerTransaction) (store.Extension, bool)
+}
+
+// Config tunes the manager.
+type Config struct {
+	RingTimeout time.Duration
+	MaxCalls    int
+	CountryCode string
+	Logger      *slog.Logger
+}
+
+// Manager owns all calls.
+type Manager struct {
+	cfg    Config
+	log    *slog.Logger
+	sip    *sipserver.Server
+	media  *media.Engine
+	st     Store
+	reg    Registrar
+	bus    *events.Bus
+	cdrs   *cdrWriter
+	active atomic.Int64
+
+	mu      sync.RWMutex
+	calls   map[string]*Call
+	dialogs map[string]*leg // sipgo dialog ID → leg
+	routes  routingTable
+	closing bool
+}
+
+// New wires a manager; call Load before handling traffic.
+func New(cfg Config, sipSrv *sipserver.Server, eng *media.Engine, st Store, reg Registrar, bus *events.Bus) *Manager {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	log := cfg.Logger.With("component", "call")
+	return &Manager{
+		cfg: cfg, log: log, sip: sipSrv, media: eng, st: st, reg: reg, bus: bus,
+		cdrs:    newCDRWriter(st, log),
+		calls:   make(map[string]*Call),
+		dialogs: make(map[string]*leg),
+	}
+}
+
+// Register installs the SIP handlers for calls on srv.
+func (m *Manager) Register(srv *sipserver.Server) {
+	srv.Handle(sip.INVITE, m.handleInvite)
+	srv.Handle(sip.ACK, m.handleAck)
+	srv.Handle(sip.BYE, m.handleBye)
+	srv.Handle(sip.CANCEL, m.handleCancel)
+	srv.Handle(sip.INFO, m.handleInfo)
+}
+
+// Load reads the trunks and DIDs that routing uses; call again after they change.
+func (m *Manager) Load(ctx context.Context) error {
+	rt, err := loadRoutingTable(ctx, m.st)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.routes = rt
+	m.mu.Unlock()
+	return nil
+}
+
+// Close hangs up every call, then flushes CDRs.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	m.closing = true
+	calls := make([]*Call, 0, len(m.calls))
+	for _, c := range m.calls {
+		calls = append(calls, c)
+	}
+	m.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range calls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.hangup("system", "shutdown")
+		}()
+	}
+	wg.Wait()
+	m.cdrs.close()
+}
+
+// Active is the number of calls in progress.
+func (m *Manager) Active() int { return int(m.active.Load()) }
+
+// Calls returns a snapshot of every call in progress.
+func (m *Manager) Calls() []Info {
+	m.mu.RLock()
+	out := make([]Info, 0, len(m.calls))
+	for _, c := range m.calls {
+		out = append(out, c.Info())
+	}
+	m.mu.RUnlock()
+	return out
+}
+
+// ErrNoSuchCall is returned for an unknown call ID.
+var ErrNoSuchCall = errors.New("no such call")
+
+// Get returns a call by ID.
+func (m *Manager) Get(id string) (*Call, error) {
+	m.mu.RLock()
+	c := m.calls[id]
+	m.mu.RUnlock()
+	if c == nil {
+		return nil, fmt.Errorf("call %s: %w", id, ErrNoSuchCall)
+	}
+	return c, nil
+}
+
+func (m *Manager) addCall(c *Call) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closing {
+		return false
+	}
+	m.calls[c.id] = c
+	return true
+}
+
+func (m *Manager) removeCall(c *Call) {
+	m.mu.Lock()
+	delete(m.calls, c.id)
+	for _, l := range []*leg{c.a, c.b} {
+		if l != nil && l.dialogID != "" && m.dialogs[l.dialogID] == l {
+			delete(m.dialogs, l.dialogID)
+		}
+	}
+	m.mu.Unlock()
+}
+
+func (m *Manager) addDialog(l *leg) {
+	m.mu.Lock()
+	m.dialogs[l.dialogID] = l
+	m.mu.Unlock()
+}
+
+// dialogOf finds the leg an in-dialog request belongs to: as the UAS of a
+// caller's dialog, or as the UAC of a callee's dialog.
+func (m *Manager) dialogOf(req *sip.Request) *leg {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if id, err := sip.DialogIDFromRequestUAS(req); err == nil {
+		if l := m.dialogs[id]; l != nil {
+			return l
+		}
+	}
+	if id, err := sip.DialogIDFromRequestUAC(req); err == nil {
+		if l := m.dialogs[id]; l != nil {
+			return l
+		}
+	}
+	return nil
+}
+
+func (m *Manager) dialogUA(transport string) *sipgo.DialogUA {
+	return &sipgo.DialogUA{
+		Client:     m.sip.Client(transport),
+		ContactHDR: m.sip.Contact(transport),
+		// In-dialog requests go to where the peer's packets came from, not
+		// to its Contact: right behind NAT and for TCP flows.
+		RewriteContact: true,
+	}
+}
+
+func (m *Manager) publish(t events.Type, c *Call, data any) {
+	if m.bus != nil {
+		m.bus.Publish(t, "call:"+c.id, data)
+	}
+}
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// respond answers a request statelessly within its transaction; errors are
+// only logged because the peer will retransmit or give up on its own.
+func (m *Manager) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string, hdrs ...sip.Header) {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	if err := tx.Respond(res); err != nil {
+		m.log.Debug("respond failed", "code", code, "method", req.Method.String(), "error", err)
+	}
+}
+
+func (m *Manager) handleCancel(req *sip.Request, tx sip.ServerTransaction) {
+	// A CANCEL that matched an INVITE transaction was handled by the
+	// transaction layer (200, then 487 to the INVITE). One that reaches us
+	// matched nothing (RFC 3261 §9.2).
+	m.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+}
+
+func (m *Manager) handleBye(req *sip.Request, tx sip.ServerTransaction) {
+	l := m.dialogOf(req)
+	if l == nil {
+		m.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	if err := l.readBye(req, tx); err != nil {
+		m.log.Debug("bye", "call_id", l.call.id, "error", err)
+	}
+	l.call.hangupFrom(l)
+}
+
+func (m *Manager) handleAck(req *sip.Request, tx sip.ServerTransaction) {
+	l := m.dialogOf(req)
+	if l == nil {
+		return // a stray or late ACK: nothing to do (RFC 3261 §17.2.3)
+	}
+	l.ack(req, tx)
+}
+
+func (m *Manager) handleInfo(req *sip.Request, tx sip.ServerTransaction) {
+	l := m.dialogOf(req)
+	if l == nil {
+		m.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	// SIP INFO DTMF (application/dtmf-relay) is accepted but not relayed:
+	// RFC 4733 in the media is the supported way.
+	m.respond(tx, req, sip.StatusOK, "OK")
+}
+
+// addrPort parses "host:port" of a numeric IP.
+func addrPort(s string) (netip.AddrPort, error) {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("address %q: %w", s, err)
+	}
+	return ap, nil
+}

@@ -1,0 +1,267 @@
+package call
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/internal/dialplan"
+	"github.com/switchboard/switchboard/internal/store"
+)
+
+// routingTable is the in-memory copy of trunks and DIDs: every INVITE
+// consults it, and they change rarely.
+type routingTable struct {
+	trunks   []trunkEntry
+	dids     map[string]store.DID // by E.164 number
+	outbound *store.Trunk
+}
+
+type trunkEntry struct {
+	trunk    store.Trunk
+	prefixes []netip.Prefix
+}
+
+func loadRoutingTable(ctx context.Context, st Store) (routingTable, error) {
+	trunks, err := st.Trunks(ctx)
+	if err != nil {
+		return routingTable{}, fmt.Errorf("load trunks: %w", err)
+	}
+	dids, err := st.DIDs(ctx)
+	if err != nil {
+		return routingTable{}, fmt.Errorf("load dids: %w", err)
+	}
+	rt := routingTable{dids: make(map[string]store.DID, len(dids))}
+	for _, t := range trunks {
+		e := trunkEntry{trunk: t}
+		for _, c := range t.InboundCIDRs {
+			p, err := netip.ParsePrefix(c)
+			if err != nil {
+				return routingTable{}, fmt.Errorf("trunk %s: inbound cidr %q: %w", t.Name, c, err)
+			}
+			e.prefixes = append(e.prefixes, p)
+		}
+		rt.trunks = append(rt.trunks, e)
+		if t.Outbound && rt.outbound == nil {
+			tt := t
+			rt.outbound = &tt
+		}
+	}
+	for _, d := range dids {
+		rt.dids[d.Number] = d
+	}
+	return rt, nil
+}
+
+// trunkFor returns the trunk whose inbound networks contain the source.
+func (rt *routingTable) trunkFor(source string) *store.Trunk {
+	host, _, err := net.SplitHostPort(source)
+	if err != nil {
+		return nil
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return nil
+	}
+	ip = ip.Unmap()
+	for i := range rt.trunks {
+		for _, p := range rt.trunks[i].prefixes {
+			if p.Contains(ip) {
+				return &rt.trunks[i].trunk
+			}
+		}
+	}
+	return nil
+}
+
+// didFor returns the DID of extension ext, used as caller ID on outbound calls.
+func (rt *routingTable) didFor(ext string) string {
+	for n, d := range rt.dids {
+		if d.TargetKind == store.TargetExtension && d.Target == ext {
+			return n
+		}
+	}
+	return ""
+}
+
+// Party is one end of a call as the user sees it.
+type Party struct {
+	Number string `json:"number"`
+	Name   string `json:"name,omitempty"`
+	Kind   string `json:"kind"` // "extension" | "external"
+}
+
+// route is where a call goes.
+type route struct {
+	kind      store.TargetKind // extension, queue, or "" for external
+	target    string           // extension / queue number / E.164
+	direction string           // internal | inbound | outbound
+	did       string
+	members   []string     // extensions to ring
+	trunk     *store.Trunk // for outbound
+	callerID  string       // number presented to the callee
+}
+
+func (r route) describe() string {
+	switch {
+	case r.trunk != nil:
+		return "trunk:" + r.trunk.Name
+	default:
+		return string(r.kind) + ":" + r.target
+	}
+}
+
+// routeError carries the SIP response a routing failure maps to.
+type routeError struct {
+	code        int
+	reason      string
+	disposition store.Disposition
+	err         error
+}
+
+func (e *routeError) Error() string { return fmt.Sprintf("%d %s: %v", e.code, e.reason, e.err) }
+func (e *routeError) Unwrap() error { return e.err }
+
+func notFound(format string, args ...any) *routeError {
+	return &routeError{code: sip.StatusNotFound, reason: "Not Found", disposition: store.DispositionRejected,
+		err: fmt.Errorf(format, args...)}
+}
+
+// routeInbound routes a call from a trunk to a DID.
+func (m *Manager) routeInbound(ctx context.Context, rt *routingTable, user string) (route, error) {
+	number, err := dialplan.E164(user, m.cfg.CountryCode)
+	if err != nil {
+		return route{}, notFound("inbound number %q: %w", user, err)
+	}
+	did, ok := rt.dids[number]
+	if !ok {
+		return route{}, notFound("no DID %s", number)
+	}
+	r, err := m.routeTarget(ctx, did.TargetKind, did.Target, "")
+	if err != nil {
+		return route{}, err
+	}
+	r.direction, r.did = "inbound", number
+	return r, nil
+}
+
+// routeFromExtension routes what an authenticated extension dialled.
+func (m *Manager) routeFromExtension(ctx context.Context, rt *routingTable, caller store.Extension, dialled string) (route, error) {
+	number, err := dialplan.Clean(dialled)
+	if err != nil {
+		return route{}, &routeError{code: sip.StatusAddressIncomplete, reason: "Address Incomplete",
+			disposition: store.DispositionRejected, err: err}
+	}
+	if _, err := m.st.ExtensionByNumber(ctx, number); err == nil {
+		r, err := m.routeTarget(ctx, store.TargetExtension, number, "")
+		r.direction = "internal"
+		return r, err
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return route{}, err
+	}
+	if q, err := m.st.QueueByNumber(ctx, number); err == nil {
+		r := queueRoute(q, caller.Number)
+		r.direction = "internal"
+		return r, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return route{}, err
+	}
+	e164, err := dialplan.E164(number, m.cfg.CountryCode)
+	if err != nil {
+		return route{}, notFound("dialled %q: not an extension, queue or external number: %w", number, err)
+	}
+	if did, ok := rt.dids[e164]; ok {
+		// Our own DID dialled from inside: stay inside.
+		r, err := m.routeTarget(ctx, did.TargetKind, did.Target, caller.Number)
+		r.direction, r.did = "internal", e164
+		return r, err
+	}
+	if rt.outbound == nil {
+		return route{}, &routeError{code: sip.StatusServiceUnavailable, reason: "No Route",
+			disposition: store.DispositionFailed, err: errors.New("no outbound trunk configured")}
+	}
+	callerID := rt.didFor(caller.Number)
+	if callerID == "" {
+		callerID = caller.Number
+	}
+	return route{kind: "", target: e164, direction: "outbound", trunk: rt.outbound, callerID: callerID}, nil
+}
+
+func (m *Manager) routeTarget(ctx context.Context, kind store.TargetKind, target, exclude string) (route, error) {
+	switch kind {
+	case store.TargetExtension:
+		if _, err := m.st.ExtensionByNumber(ctx, target); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return route{}, notFound("extension %s", target)
+			}
+			return route{}, err
+		}
+		return route{kind: kind, target: target, members: []string{target}}, nil
+	case store.TargetQueue:
+		q, err := m.st.QueueByNumber(ctx, target)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return route{}, notFound("queue %s", target)
+			}
+			return route{}, err
+		}
+		return queueRoute(q, exclude), nil
+	default:
+		return route{}, notFound("unknown target kind %q", kind)
+	}
+}
+
+// queueRoute rings every member (the ACD's strategies come later).
+func queueRoute(q store.Queue, exclude string) route {
+	r := route{kind: store.TargetQueue, target: q.Number}
+	for _, mem := range q.Members {
+		if mem.Extension != exclude {
+			r.members = append(r.members, mem.Extension)
+		}
+	}
+	return r
+}
+
+// destination is one INVITE of a fork.
+type destination struct {
+	uri       sip.Uri
+	addr      string // where to send (host:port)
+	transport string
+	label     string // extension or trunk name, for the CDR
+	trunk     *store.Trunk
+}
+
+func (m *Manager) destinations(r route, callerSource string) []destination {
+	if r.trunk != nil {
+		host, port, err := net.SplitHostPort(r.trunk.Host)
+		if err != nil {
+			return nil
+		}
+		u := sip.Uri{Scheme: "sip", User: r.target, Host: host, UriParams: sip.NewParams()}
+		fmt.Sscan(port, &u.Port)
+		tr := strings.ToLower(r.trunk.Transport)
+		if tr == "" {
+			tr = "udp"
+		}
+		return []destination{{uri: u, addr: r.trunk.Host, transport: tr, label: r.trunk.Name, trunk: r.trunk}}
+	}
+	var out []destination
+	for _, ext := range r.members {
+		for _, c := range m.reg.Lookup(ext) {
+			if c.Source == callerSource {
+				continue // never ring the device that is calling
+			}
+			tr := c.Transport
+			if tr == "" {
+				tr = "udp"
+			}
+			out = append(out, destination{uri: c.URI, addr: c.Source, transport: tr, label: ext})
+		}
+	}
+	return out
+}

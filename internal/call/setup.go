@@ -1,0 +1,518 @@
+package call
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/internal/events"
+	"github.com/switchboard/switchboard/internal/media"
+	"github.com/switchboard/switchboard/internal/store"
+)
+
+// q850 gives the Reason header (RFC 3326) for a failure, so a caller can
+// tell "no answer" from "nobody registered" although both are 480.
+func q850(cause int, text string) sip.Header {
+	return sip.NewHeader("Reason", fmt.Sprintf(`Q.850;cause=%d;text="%s"`, cause, text))
+}
+
+func (m *Manager) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if to := req.To(); to != nil {
+		if _, ok := to.Params.Get("tag"); ok {
+			// RFC 3261 §14.2: a To tag means a re-INVITE within a dialog.
+			if l := m.dialogOf(req); l != nil {
+				l.handleReinvite(req, tx)
+				return
+			}
+			m.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+			return
+		}
+	}
+	if req.Contact() == nil || req.CSeq() == nil || req.From() == nil {
+		m.respond(tx, req, sip.StatusBadRequest, "Missing Contact, CSeq or From")
+		return
+	}
+	if n := m.active.Add(1); m.cfg.MaxCalls > 0 && n > int64(m.cfg.MaxCalls) {
+		m.active.Add(-1)
+		m.respond(tx, req, sip.StatusServiceUnavailable, "Too Many Calls", sip.NewHeader("Retry-After", "5"))
+		return
+	}
+	ended := false
+	defer func() {
+		if !ended {
+			m.active.Add(-1)
+		}
+	}()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m.mu.RLock()
+	rt := m.routes
+	m.mu.RUnlock()
+
+	dialled := req.Recipient.User
+	var caller Party
+	var r route
+	var err error
+	if trunk := rt.trunkFor(req.Source()); trunk != nil {
+		from := req.From()
+		caller = Party{Number: from.Address.User, Name: from.DisplayName, Kind: "external"}
+		r, err = m.routeInbound(ctx, &rt, dialled)
+	} else {
+		if req.GetHeader("Proxy-Authorization") == nil && m.isDID(&rt, dialled) {
+			// A DID is reached through a trunk; anyone else knocking on it
+			// without credentials is refused outright (and not challenged).
+			m.log.Warn("invite to a DID from an unknown source refused", "source", req.Source(), "dialled", dialled)
+			m.respond(tx, req, sip.StatusForbidden, "Forbidden")
+			return
+		}
+		ext, ok := m.reg.Authenticate(req, tx)
+		if !ok {
+			return
+		}
+		caller = Party{Number: ext.Number, Name: ext.DisplayName, Kind: "extension"}
+		r, err = m.routeFromExtension(ctx, &rt, ext, dialled)
+	}
+	if err != nil {
+		var re *routeError
+		if errors.As(err, &re) {
+			m.log.Info("call refused", "from", caller.Number, "dialled", dialled, "code", re.code, "why", re.err)
+			m.respond(tx, req, re.code, re.reason)
+			return
+		}
+		m.log.Error("routing failed", "dialled", dialled, "error", err)
+		m.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error")
+		return
+	}
+
+	offer, err := media.ParseSDP(req.Body())
+	if err != nil {
+		// An INVITE without SDP (delayed offer) or with broken SDP.
+		m.respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", sip.NewHeader("Warning", `399 switchboard "SDP offer required"`))
+		return
+	}
+	codecs, err := media.Negotiate(offer)
+	if err != nil {
+		m.respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", sip.NewHeader("Warning", `304 switchboard "No common codec"`))
+		return
+	}
+
+	c := &Call{id: newID(), m: m, caller: caller, dialled: dialled, route: r, startedAt: time.Now(), state: StateRouting}
+	c.log = m.log.With("call_id", c.id)
+	if r.callerID != "" {
+		c.caller.Number = r.callerID
+	}
+	ended = true // from here on the call's end() releases the slot
+	c.setup(req, tx, offer, codecs)
+}
+
+func (m *Manager) isDID(rt *routingTable, dialled string) bool {
+	if !strings.HasPrefix(dialled, "+") {
+		return false
+	}
+	_, ok := rt.dids[dialled]
+	return ok
+}
+
+// forkResult is the outcome of one INVITE of a fork.
+type forkResult struct {
+	dest   destination
+	dialog *sipgo.DialogClientSession
+	err    error
+}
+
+// setup runs in the INVITE's goroutine: it rings the destinations, picks
+// the first to answer and answers the caller, or ends the call with the
+// best failure (RFC 3261 §16.7 response selection, simplified).
+func (c *Call) setup(req *sip.Request, tx sip.ServerTransaction, offer media.SessionDesc, codecs []media.Codec) {
+	m := c.m
+	fail := func(code int, reason string, disp store.Disposition, hdrs ...sip.Header) {
+		m.respond(tx, req, code, reason, hdrs...)
+		c.end(endInfo{by: "system", code: code, disposition: disp, reason: reason})
+	}
+	if !m.addCall(c) {
+		m.active.Add(-1)
+		m.respond(tx, req, sip.StatusServiceUnavailable, "Shutting Down")
+		return
+	}
+	m.publish(events.CallCreated, c, c.Info())
+
+	dests := m.destinations(c.route, req.Source())
+	if len(dests) == 0 {
+		c.log.Info("no registered device", "target", c.route.describe())
+		fail(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", store.DispositionUnavailable, q850(20, "SUBSCRIBER_ABSENT"))
+		return
+	}
+	epA, err := m.media.NewEndpoint()
+	if err != nil {
+		c.log.Error("no media endpoint for caller", "error", err)
+		fail(sip.StatusServiceUnavailable, "Service Unavailable", store.DispositionFailed)
+		return
+	}
+	epB, err := m.media.NewEndpoint()
+	if err != nil {
+		_ = epA.Close()
+		c.log.Error("no media endpoint for callee", "error", err)
+		fail(sip.StatusServiceUnavailable, "Service Unavailable", store.DispositionFailed)
+		return
+	}
+	a := newLeg(c, sideCaller, epA)
+	a.remote = offer
+	b := newLeg(c, sideCallee, epB)
+	c.mu.Lock()
+	c.a, c.b = a, b
+	c.mu.Unlock()
+
+	dsess, err := m.dialogUA(req.Transport()).ReadInvite(req, tx)
+	if err != nil {
+		fail(sip.StatusBadRequest, "Bad Request", store.DispositionFailed)
+		return
+	}
+	a.server, a.dialogID = dsess, dsess.ID
+	m.addDialog(a)
+	epA.OnDTMF(c.dtmfHandler(sideCaller))
+	epB.OnDTMF(c.dtmfHandler(sideCallee))
+
+	// Offer the callee what the caller can do, with RFC 4733 events.
+	const ourDTMF = 101
+	offerB := b.sdp(codecs, ourDTMF, true, media.DirectionSendRecv, false)
+
+	ringCtx, cancelRing := context.WithTimeout(context.Background(), m.cfg.RingTimeout)
+	defer cancelRing()
+	c.mu.Lock()
+	c.cancelRing = cancelRing
+	c.mu.Unlock()
+
+	results := make(chan forkResult, len(dests))
+	forkCtx := make([]context.CancelFunc, len(dests))
+	var provisional sync.Once
+	var earlyMedia sync.Once
+	for i, d := range dests {
+		fctx, fcancel := context.WithCancel(ringCtx)
+		forkCtx[i] = fcancel
+		go c.fork(fctx, d, offerB, results, func(res *sip.Response) {
+			switch {
+			case res.StatusCode == sip.StatusRinging || res.StatusCode == sip.StatusSessionInProgress:
+				if res.StatusCode == sip.StatusSessionInProgress && len(res.Body()) > 0 {
+					earlyMedia.Do(func() { c.earlyMedia(dsess, res, codecs) })
+				}
+				provisional.Do(func() {
+					if c.move(StateRinging, events.CallRinging) && res.StatusCode == sip.StatusRinging {
+						if err := dsess.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
+							c.log.Debug("180 to caller failed", "error", err)
+						}
+					}
+				})
+			}
+		})
+	}
+
+	var winner *forkResult
+	var failures []forkResult
+	callerGone := dsess.Context().Done()
+	pending := len(dests)
+	for pending > 0 && winner == nil {
+		select {
+		case r := <-results:
+			pending--
+			if r.err == nil {
+				winner = &r
+			} else {
+				failures = append(failures, r)
+			}
+		case <-callerGone:
+			callerGone = nil
+			cancelRing() // CANCEL every fork (RFC 3261 §9.1)
+		}
+	}
+	// Stop the other forks; a late 2xx among them is ACKed and BYEd.
+	for _, fc := range forkCtx {
+		fc()
+	}
+	go func(left int) {
+		for ; left > 0; left-- {
+			r := <-results
+			if r.err == nil {
+				r.dialog.Ack(context.Background())
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_ = r.dialog.Bye(ctx)
+				cancel()
+			}
+		}
+	}(pending)
+
+	if winner == nil {
+		c.failSetup(dsess, failures, ringCtx.Err(), callerGone == nil)
+		return
+	}
+	c.answer(dsess, winner, codecs)
+}
+
+// fork sends one INVITE and reports its final outcome.
+func (c *Call) fork(ctx context.Context, d destination, sdp []byte, results chan<- forkResult, onResponse func(*sip.Response)) {
+	m := c.m
+	req := sip.NewRequest(sip.INVITE, d.uri)
+	req.SetTransport(strings.ToUpper(d.transport))
+	req.SetDestination(d.addr)
+	from := &sip.FromHeader{DisplayName: c.caller.Name,
+		Address: sip.Uri{Scheme: "sip", User: c.caller.Number, Host: m.sip.Host()}, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	req.AppendHeader(from)
+	toUser := d.uri.User
+	if d.trunk == nil {
+		toUser = d.label
+	}
+	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: toUser, Host: d.uri.Host, Port: d.uri.Port}})
+	contact := m.sip.Contact(d.transport)
+	req.AppendHeader(&contact)
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.AppendHeader(sip.NewHeader("Allow", m.sip.Allow()))
+	req.SetBody(sdp)
+
+	dlg, err := m.dialogUA(d.transport).WriteInvite(ctx, req)
+	if err != nil {
+		results <- forkResult{dest: d, err: fmt.Errorf("invite %s: %w", d.label, err)}
+		return
+	}
+	opts := sipgo.AnswerOptions{OnResponse: func(res *sip.Response) error {
+		onResponse(res)
+		return nil
+	}}
+	if d.trunk != nil && d.trunk.Password != "" {
+		opts.Username, opts.Password = d.trunk.Username, d.trunk.Password
+	}
+	if err := dlg.WaitAnswer(ctx, opts); err != nil {
+		results <- forkResult{dest: d, dialog: dlg, err: err}
+		return
+	}
+	results <- forkResult{dest: d, dialog: dlg}
+}
+
+// earlyMedia relays the callee's 183 audio (announcements, ringback) to
+// the caller before the answer.
+func (c *Call) earlyMedia(dsess *sipgo.DialogServerSession, res *sip.Response, codecs []media.Codec) {
+	sd, err := media.ParseSDP(res.Body())
+	if err != nil || len(sd.Codecs) == 0 {
+		return
+	}
+	c.mu.Lock()
+	a, b := c.a, c.b
+	c.mu.Unlock()
+	codecA := pickCodec(sd.Codecs[0], codecs)
+	b.mu.Lock()
+	b.codec, b.remote = sd.Codecs[0], sd
+	b.mu.Unlock()
+	b.ep.SetRemote(sd.Addr, sd.Codecs[0], sd.DTMFType)
+	a.mu.Lock()
+	a.codec = codecA
+	a.mu.Unlock()
+	a.ep.SetRemote(a.remote.Addr, codecA, a.remote.DTMFType)
+	if err := c.connect(); err != nil {
+		c.log.Error("early media bridge failed", "error", err)
+		return
+	}
+	body := a.sdp([]media.Codec{codecA}, a.remote.DTMFType, a.remote.HasDTMF, media.DirectionSendRecv, false)
+	r := sip.NewResponseFromRequest(dsess.InviteRequest, sip.StatusSessionInProgress, "Session Progress", body)
+	r.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	if err := dsess.WriteResponse(r); err != nil {
+		c.log.Debug("183 to caller failed", "error", err)
+	}
+}
+
+// pickCodec answers the caller with the callee's codec when the caller
+// offered it, so the relay needs no transcoding; otherwise the caller's first.
+func pickCodec(callee media.Codec, callerCodecs []media.Codec) media.Codec {
+	for _, k := range callerCodecs {
+		if k.Name == callee.Name {
+			return k
+		}
+	}
+	return callerCodecs[0]
+}
+
+func (c *Call) connect() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bridge != nil {
+		return nil
+	}
+	br, err := c.m.media.Connect(c.a.ep, c.b.ep)
+	if err != nil {
+		return fmt.Errorf("call %s: bridge: %w", c.id, err)
+	}
+	c.bridge = br
+	return nil
+}
+
+func (c *Call) answer(dsess *sipgo.DialogServerSession, w *forkResult, codecs []media.Codec) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.dialog.Ack(ctx); err != nil {
+		c.log.Warn("ack to callee failed", "error", err)
+	}
+	a, b := c.a, c.b
+	b.client, b.dialogID, b.label = w.dialog, w.dialog.ID, w.dest.label
+	c.m.addDialog(b)
+
+	sd, err := media.ParseSDP(w.dialog.InviteResponse.Body())
+	if err == nil && len(sd.Codecs) == 0 {
+		err = media.ErrNoCommonCodec
+	}
+	if err != nil {
+		c.log.Warn("callee answered with unusable SDP; hanging up", "callee", w.dest.label, "error", err)
+		b.bye()
+		c.respondCaller(dsess, sip.StatusNotAcceptableHere, "Not Acceptable Here")
+		c.end(endInfo{by: "system", code: sip.StatusNotAcceptableHere, disposition: store.DispositionFailed, reason: "callee SDP unusable"})
+		return
+	}
+	codecA := pickCodec(sd.Codecs[0], codecs)
+	b.mu.Lock()
+	b.codec, b.remote = sd.Codecs[0], sd
+	b.mu.Unlock()
+	b.ep.SetRemote(sd.Addr, sd.Codecs[0], sd.DTMFType)
+	a.mu.Lock()
+	a.codec = codecA
+	a.mu.Unlock()
+	a.ep.SetRemote(a.remote.Addr, codecA, a.remote.DTMFType)
+	if err := c.connect(); err != nil {
+		c.log.Error("bridge failed", "error", err)
+		b.bye()
+		c.respondCaller(dsess, sip.StatusServiceUnavailable, "Service Unavailable")
+		c.end(endInfo{by: "system", code: sip.StatusServiceUnavailable, disposition: store.DispositionFailed, reason: err.Error()})
+		return
+	}
+	body := a.sdp([]media.Codec{codecA}, a.remote.DTMFType, a.remote.HasDTMF, media.DirectionSendRecv, false)
+	res := sip.NewResponseFromRequest(dsess.InviteRequest, sip.StatusOK, "OK", body)
+	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	res.AppendHeader(sip.NewHeader("Allow", c.m.sip.Allow()))
+
+	c.mu.Lock()
+	c.answeredAt, c.answeredBy = time.Now(), w.dest.label
+	c.mu.Unlock()
+	c.move(StateAnswered, events.CallAnswered)
+	c.log.Info("call answered", "from", c.caller.Number, "to", c.dialled, "answered_by", w.dest.label, "codec", codecA.Name)
+	// WriteResponse retransmits the 2xx until the ACK (RFC 3261 §13.3.1.4).
+	if err := dsess.WriteResponse(res); err != nil {
+		c.log.Info("caller did not take the answer", "error", err)
+		c.end(endInfo{by: "caller", code: sip.StatusRequestTerminated, disposition: store.DispositionCancelled, reason: "caller left during answer"})
+	}
+}
+
+// respondCaller sends a final non-2xx to the caller's INVITE.
+func (c *Call) respondCaller(dsess *sipgo.DialogServerSession, code int, reason string, hdrs ...sip.Header) {
+	res := sip.NewResponseFromRequest(dsess.InviteRequest, code, reason, nil)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	if err := dsess.WriteResponse(res); err != nil {
+		c.log.Debug("final response to caller failed", "code", code, "error", err)
+	}
+}
+
+// cancelSetup stops ringing (API hangup or shutdown before answer).
+func (c *Call) cancelSetup() {
+	c.mu.Lock()
+	cancel := c.cancelRing
+	c.mu.Unlock()
+	if cancel != nil {
+		c.mu.Lock()
+		c.cancelledBySystem = true
+		c.mu.Unlock()
+		cancel()
+	}
+}
+
+// failSetup answers the caller with the best failure of the fork.
+func (c *Call) failSetup(dsess *sipgo.DialogServerSession, failures []forkResult, ringErr error, callerCancelled bool) {
+	if callerCancelled {
+		// The transaction layer already answered the CANCEL and sent 487.
+		c.end(endInfo{by: "caller", code: sip.StatusRequestTerminated, disposition: store.DispositionCancelled, reason: "Request Terminated"})
+		return
+	}
+	c.mu.Lock()
+	bySystem := c.cancelledBySystem
+	c.mu.Unlock()
+	if bySystem {
+		c.respondCaller(dsess, sip.StatusRequestTerminated, "Request Terminated", q850(16, "NORMAL_CLEARING"))
+		c.end(endInfo{by: "system", code: sip.StatusRequestTerminated, disposition: store.DispositionCancelled, reason: "hung up by the system"})
+		return
+	}
+	if errors.Is(ringErr, context.DeadlineExceeded) {
+		c.log.Info("no answer", "ring_timeout", c.m.cfg.RingTimeout.String())
+		c.respondCaller(dsess, sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", q850(19, "NO_ANSWER"))
+		c.end(endInfo{by: "system", code: sip.StatusTemporarilyUnavailable, disposition: store.DispositionNoAnswer, reason: "No Answer"})
+		return
+	}
+	code, reason := bestFailure(failures)
+	disp, cause, text := classify(code)
+	c.log.Info("call failed", "code", code, "reason", reason, "disposition", string(disp))
+	c.respondCaller(dsess, code, reason, q850(cause, text))
+	c.end(endInfo{by: "callee", code: code, disposition: disp, reason: reason})
+}
+
+// bestFailure picks the response to give the caller: a 6xx wins, then busy,
+// then the lowest class (RFC 3261 §16.7 step 6, simplified). Forks that got
+// no response at all count as 480.
+func bestFailure(failures []forkResult) (int, string) {
+	best, reason, first := 0, "", true
+	rank := func(code int) int {
+		switch {
+		case code >= 600:
+			return 0
+		case code == sip.StatusBusyHere:
+			return 1
+		case code == 0:
+			return 9
+		default:
+			return 2 + code/100
+		}
+	}
+	for _, f := range failures {
+		code, why := 0, ""
+		var de *sipgo.ErrDialogResponse
+		if errors.As(f.err, &de) {
+			code, why = de.Res.StatusCode, de.Res.Reason
+		}
+		if first || rank(code) < rank(best) {
+			best, reason, first = code, why, false
+		}
+	}
+	if best == 0 || best == sip.StatusRequestTerminated {
+		return sip.StatusTemporarilyUnavailable, "Temporarily Unavailable"
+	}
+	return best, reason
+}
+
+// classify maps a final failure code to the CDR disposition and the Q.850
+// cause of RFC 3398 §7.2.4.1.
+func classify(code int) (store.Disposition, int, string) {
+	switch code {
+	case sip.StatusBusyHere, 600:
+		return store.DispositionBusy, 17, "USER_BUSY"
+	case sip.StatusTemporarilyUnavailable, sip.StatusNotFound, 410, sip.StatusServiceUnavailable, sip.StatusRequestTimeout:
+		return store.DispositionUnavailable, 20, "SUBSCRIBER_ABSENT"
+	default: // 603 Decline, 403, 488 and the rest
+		return store.DispositionRejected, 21, "CALL_REJECTED"
+	}
+}
+
+// dtmfHandler publishes a telephone event from one side's media.
+func (c *Call) dtmfHandler(s side) media.DTMFHandler {
+	return func(digit byte, durationMS int) {
+		c.m.publish(events.DTMFReceived, c, DTMF{CallID: c.id, Party: s.String(), Digit: string(digit), DurationMS: durationMS})
+	}
+}
+
+// DTMF is the data of a dtmf_received event.
+type DTMF struct {
+	CallID     string `json:"call_id"`
+	Party      string `json:"party"` // caller | callee
+	Digit      string `json:"digit"`
+	DurationMS int    `json:"duration_ms"`
+}

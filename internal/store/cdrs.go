@@ -1,0 +1,105 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Disposition is how a call ended, as recorded in its CDR.
+type Disposition string
+
+// Dispositions.
+const (
+	DispositionAnswered    Disposition = "answered"
+	DispositionBusy        Disposition = "busy"        // 486/600
+	DispositionNoAnswer    Disposition = "no-answer"   // ring timeout (408/480)
+	DispositionUnavailable Disposition = "unavailable" // nothing registered / 404 / 503
+	DispositionCancelled   Disposition = "cancelled"   // caller hung up while ringing
+	DispositionRejected    Disposition = "rejected"    // 403/488/other 4xx-6xx
+	DispositionFailed      Disposition = "failed"      // internal or transport failure
+)
+
+// CDR is one call detail record.
+type CDR struct {
+	ID          int64
+	CallID      string // Switchboard's call id
+	Direction   string // "internal" | "inbound" | "outbound"
+	From        string // caller number (extension or E.164)
+	FromName    string
+	To          string // dialled number as normalised
+	Target      string // what it routed to, e.g. "extension:1001", "queue:8000", "trunk:demo-carrier"
+	Trunk       string
+	AnsweredBy  string // extension/device that answered, if any
+	StartedAt   time.Time
+	AnsweredAt  time.Time // zero if never answered
+	EndedAt     time.Time
+	Disposition Disposition
+	SIPCode     int    // final response code to the caller (200 when answered)
+	HangupBy    string // "caller" | "callee" | "system"
+	Reason      string // free text, e.g. "Busy Here"
+}
+
+// InsertCDR stores c and returns its ID. CallID and StartedAt are required.
+// The record is kept as given: a CDR is a fact about a call that happened,
+// so an unexpected direction or disposition is stored rather than lost.
+func (s *Store) InsertCDR(ctx context.Context, c CDR) (int64, error) {
+	if c.CallID == "" || c.StartedAt.IsZero() {
+		return 0, fmt.Errorf("insert cdr %q: call id and start time are required: %w", c.CallID, ErrInvalid)
+	}
+	res, err := s.w.ExecContext(ctx, `
+		INSERT INTO cdrs (call_id, direction, from_number, from_name, to_number, target, trunk, answered_by,
+			started_at, answered_at, ended_at, disposition, sip_code, hangup_by, reason)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.CallID, c.Direction, c.From, c.FromName, c.To, c.Target, c.Trunk, c.AnsweredBy,
+		c.StartedAt.UnixMilli(), millis(c.AnsweredAt), millis(c.EndedAt), string(c.Disposition),
+		c.SIPCode, c.HangupBy, c.Reason)
+	if err != nil {
+		return 0, fmt.Errorf("insert cdr %s: %w", c.CallID, mapErr(err))
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("insert cdr %s: %w", c.CallID, err)
+	}
+	return id, nil
+}
+
+// CDRs returns the most recent CDRs, newest first, at most limit; limit
+// must be positive.
+func (s *Store) CDRs(ctx context.Context, limit int) ([]CDR, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("list cdrs: limit %d: %w", limit, ErrInvalid)
+	}
+	rows, err := s.r.QueryContext(ctx, `
+		SELECT id, call_id, direction, from_number, from_name, to_number, target, trunk, answered_by,
+			started_at, answered_at, ended_at, disposition, sip_code, hangup_by, reason
+		FROM cdrs ORDER BY started_at DESC, id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list cdrs: %w", err)
+	}
+	defer rows.Close()
+	var cs []CDR
+	for rows.Next() {
+		var (
+			c               CDR
+			started         int64
+			answered, ended sql.NullInt64
+			disposition     string
+		)
+		if err := rows.Scan(&c.ID, &c.CallID, &c.Direction, &c.From, &c.FromName, &c.To, &c.Target,
+			&c.Trunk, &c.AnsweredBy, &started, &answered, &ended, &disposition, &c.SIPCode,
+			&c.HangupBy, &c.Reason); err != nil {
+			return nil, fmt.Errorf("list cdrs: %w", err)
+		}
+		c.StartedAt = time.UnixMilli(started).UTC()
+		c.AnsweredAt = fromMillis(answered)
+		c.EndedAt = fromMillis(ended)
+		c.Disposition = Disposition(disposition)
+		cs = append(cs, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list cdrs: %w", err)
+	}
+	return cs, nil
+}

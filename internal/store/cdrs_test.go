@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+)
+
+func TestCDRs(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	base := time.Date(2025, 1, 2, 9, 0, 0, 0, time.UTC)
+	answered := CDR{CallID: "a", Direction: "inbound", From: "+31612345678", FromName: "Caller", To: "+31201230001",
+		Target: "queue:8000", Trunk: "demo-carrier", AnsweredBy: "1001", StartedAt: base,
+		AnsweredAt: base.Add(3 * time.Second), EndedAt: base.Add(time.Minute), Disposition: DispositionAnswered,
+		SIPCode: 200, HangupBy: "caller", Reason: ""}
+	busy := CDR{CallID: "b", Direction: "internal", From: "1001", To: "1002", Target: "extension:1002",
+		StartedAt: base.Add(time.Second), EndedAt: base.Add(2 * time.Second), Disposition: DispositionBusy,
+		SIPCode: 486, HangupBy: "callee", Reason: "Busy Here"}
+	// Same start as busy: the later insert is newer.
+	cancelled := CDR{CallID: "c", Direction: "outbound", From: "1001", To: "+12125551234",
+		StartedAt: base.Add(time.Second), Disposition: DispositionCancelled, SIPCode: 487, HangupBy: "caller"}
+
+	for _, c := range []*CDR{&answered, &busy, &cancelled} {
+		id, err := s.InsertCDR(ctx, *c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.ID = id
+	}
+	tests := []struct {
+		limit int
+		want  []CDR
+	}{
+		{1, []CDR{cancelled}},
+		{2, []CDR{cancelled, busy}},
+		{10, []CDR{cancelled, busy, answered}},
+	}
+	for _, tt := range tests {
+		t.Run(strconv.Itoa(tt.limit), func(t *testing.T) {
+			got, err := s.CDRs(ctx, tt.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("CDRs(%d) = %d records, want %d", tt.limit, len(got), len(tt.want))
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("CDR %d =\n%+v\nwant\n%+v", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+	if got, _ := s.CDRs(ctx, 10); !got[0].AnsweredAt.IsZero() || !got[0].EndedAt.IsZero() {
+		t.Errorf("zero times came back as %v, %v", got[0].AnsweredAt, got[0].EndedAt)
+	}
+}
+
+func TestCDRsInvalid(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	for _, c := range []CDR{{StartedAt: time.Now()}, {CallID: "x"}} {
+		if _, err := s.InsertCDR(ctx, c); !errors.Is(err, ErrInvalid) {
+			t.Errorf("InsertCDR(%+v) = %v, want ErrInvalid", c, err)
+		}
+	}
+	for _, limit := range []int{0, -1} {
+		if _, err := s.CDRs(ctx, limit); !errors.Is(err, ErrInvalid) {
+			t.Errorf("CDRs(%d) = %v, want ErrInvalid", limit, err)
+		}
+	}
+}
+
+func BenchmarkInsertCDR(b *testing.B) {
+	ctx := context.Background()
+	s := newStore(b)
+	start := time.Now()
+	c := CDR{CallID: "bench", Direction: "inbound", From: "+31612345678", To: "+31201230001",
+		Target: "queue:8000", Trunk: "demo-carrier", AnsweredBy: "1001", StartedAt: start,
+		AnsweredAt: start.Add(time.Second), EndedAt: start.Add(time.Minute),
+		Disposition: DispositionAnswered, SIPCode: 200, HangupBy: "caller"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.InsertCDR(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

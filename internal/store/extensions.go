@@ -1,0 +1,94 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// Extension is a dialable internal number with SIP credentials.
+type Extension struct {
+	ID          int64
+	Number      string // "1001"; also the SIP username
+	UserID      int64  // 0 when not owned by a user
+	DisplayName string
+	// HA1 is MD5(username ":" realm ":" password), the stored digest secret
+	// (RFC 2617 §3.2.2.2); HA1SHA256 the same with SHA-256 (RFC 7616).
+	HA1       string
+	HA1SHA256 string
+	Realm     string
+}
+
+const extensionColumns = `id, number, user_id, display_name, ha1, ha1_sha256, realm`
+
+// CreateExtension inserts e; ErrConflict on a taken number (by an extension
+// or a queue), ErrNotFound when UserID names no user.
+func (s *Store) CreateExtension(ctx context.Context, e Extension) (Extension, error) {
+	if e.Number == "" {
+		return Extension{}, fmt.Errorf("create extension: empty number: %w", ErrInvalid)
+	}
+	if e.Realm == "" {
+		return Extension{}, fmt.Errorf("create extension %s: empty realm: %w", e.Number, ErrInvalid)
+	}
+	res, err := s.w.ExecContext(ctx,
+		`INSERT INTO extensions (number, user_id, display_name, ha1, ha1_sha256, realm) VALUES (?, ?, ?, ?, ?, ?)`,
+		e.Number, nullID(e.UserID), e.DisplayName, e.HA1, e.HA1SHA256, e.Realm)
+	if err != nil {
+		err = mapErr(err)
+		if errors.Is(err, ErrNotFound) {
+			return Extension{}, fmt.Errorf("create extension %s: user %d: %w", e.Number, e.UserID, ErrNotFound)
+		}
+		return Extension{}, fmt.Errorf("create extension %s: %w", e.Number, err)
+	}
+	if e.ID, err = res.LastInsertId(); err != nil {
+		return Extension{}, fmt.Errorf("create extension %s: %w", e.Number, err)
+	}
+	return e, nil
+}
+
+// ExtensionByNumber looks an extension up by its number.
+func (s *Store) ExtensionByNumber(ctx context.Context, number string) (Extension, error) {
+	e, err := scanExtension(s.r.QueryRowContext(ctx,
+		`SELECT `+extensionColumns+` FROM extensions WHERE number = ?`, number))
+	if err != nil {
+		return Extension{}, fmt.Errorf("extension %s: %w", number, mapErr(err))
+	}
+	return e, nil
+}
+
+// Extensions lists all extensions ordered by number.
+func (s *Store) Extensions(ctx context.Context) ([]Extension, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+extensionColumns+` FROM extensions ORDER BY number`)
+	if err != nil {
+		return nil, fmt.Errorf("list extensions: %w", err)
+	}
+	defer rows.Close()
+	var es []Extension
+	for rows.Next() {
+		e, err := scanExtension(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list extensions: %w", err)
+		}
+		es = append(es, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list extensions: %w", err)
+	}
+	return es, nil
+}
+
+// scanner is what *sql.Row and *sql.Rows have in common.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+func scanExtension(sc scanner) (Extension, error) {
+	var (
+		e      Extension
+		userID sql.NullInt64
+	)
+	err := sc.Scan(&e.ID, &e.Number, &userID, &e.DisplayName, &e.HA1, &e.HA1SHA256, &e.Realm)
+	e.UserID = userID.Int64
+	return e, err
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard/switchboard/internal/dialplan"
 	"github.com/switchboard/switchboard/internal/events"
 	"github.com/switchboard/switchboard/internal/media"
 	"github.com/switchboard/switchboard/internal/store"
@@ -60,12 +61,16 @@ func (m *Manager) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	var caller Party
 	var r route
 	var err error
-	if trunk := rt.trunkFor(req.Source()); trunk != nil {
+	credentials := req.GetHeader("Proxy-Authorization") != nil
+	toDID := m.isDID(&rt, dialled)
+	if trunk := rt.trunkFor(req.Source()); trunk != nil && toDID && !credentials {
+		// A carrier delivering one of our DIDs. A phone on the same host
+		// as the trunk is still told apart: it authenticates.
 		from := req.From()
 		caller = Party{Number: from.Address.User, Name: from.DisplayName, Kind: "external"}
 		r, err = m.routeInbound(ctx, &rt, dialled)
 	} else {
-		if req.GetHeader("Proxy-Authorization") == nil && m.isDID(&rt, dialled) {
+		if toDID && !credentials && trunk == nil {
 			// A DID is reached through a trunk; anyone else knocking on it
 			// without credentials is refused outright (and not challenged).
 			m.log.Warn("invite to a DID from an unknown source refused", "source", req.Source(), "dialled", dialled)
@@ -112,11 +117,13 @@ func (m *Manager) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	c.setup(req, tx, offer, codecs)
 }
 
+// isDID reports whether dialled, normalised to E.164, is one of our DIDs.
 func (m *Manager) isDID(rt *routingTable, dialled string) bool {
-	if !strings.HasPrefix(dialled, "+") {
+	n, err := dialplan.E164(dialled, m.cfg.CountryCode)
+	if err != nil {
 		return false
 	}
-	_, ok := rt.dids[dialled]
+	_, ok := rt.dids[n]
 	return ok
 }
 

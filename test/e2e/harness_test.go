@@ -102,12 +102,14 @@ type server struct {
 	log      strings.Builder
 	exited   chan struct{}
 	args     []string
+	env      []string
 }
 
 type serverOpts struct {
 	dataDir string
 	carrier string // demo-carrier far end host:port
 	extra   []string
+	env     []string // extra SWITCHBOARD_* variables
 }
 
 func startServer(t *testing.T, o serverOpts) *server {
@@ -128,6 +130,7 @@ func startServer(t *testing.T, o serverOpts) *server {
 		"--carrier-addr", o.carrier,
 		"--log-level", "debug",
 	}, o.extra...)
+	s.env = o.env
 	s.start()
 	t.Cleanup(s.stop)
 	return s
@@ -136,6 +139,7 @@ func startServer(t *testing.T, o serverOpts) *server {
 func (s *server) start() {
 	t := s.t
 	s.cmd = exec.Command(binary, s.args...)
+	s.cmd.Env = append(os.Environ(), s.env...)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -148,7 +148,42 @@ func (s *Server) listCDRs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "internal", "could not read CDRs")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"cdrs": cdrs})
+	out := make([]cdrView, len(cdrs))
+	for i, c := range cdrs {
+		out[i] = newCDRView(c)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"cdrs": out})
+}
+
+// cdrView is a CDR as the API shows it.
+type cdrView struct {
+	ID          int64      `json:"id"`
+	CallID      string     `json:"call_id"`
+	Direction   string     `json:"direction"`
+	From        string     `json:"from"`
+	FromName    string     `json:"from_name,omitempty"`
+	To          string     `json:"to"`
+	Target      string     `json:"target"`
+	Trunk       string     `json:"trunk,omitempty"`
+	AnsweredBy  string     `json:"answered_by,omitempty"`
+	StartedAt   time.Time  `json:"started_at"`
+	AnsweredAt  *time.Time `json:"answered_at,omitempty"`
+	EndedAt     time.Time  `json:"ended_at"`
+	Disposition string     `json:"disposition"`
+	SIPCode     int        `json:"sip_code"`
+	HangupBy    string     `json:"hangup_by"`
+	Reason      string     `json:"reason,omitempty"`
+}
+
+func newCDRView(c store.CDR) cdrView {
+	v := cdrView{ID: c.ID, CallID: c.CallID, Direction: c.Direction, From: c.From, FromName: c.FromName, To: c.To,
+		Target: c.Target, Trunk: c.Trunk, AnsweredBy: c.AnsweredBy, StartedAt: c.StartedAt, EndedAt: c.EndedAt,
+		Disposition: string(c.Disposition), SIPCode: c.SIPCode, HangupBy: c.HangupBy, Reason: c.Reason}
+	if !c.AnsweredAt.IsZero() {
+		t := c.AnsweredAt
+		v.AnsweredAt = &t
+	}
+	return v
 }
 
 // streamEvents is a Server-Sent Events stream; a client resumes with

@@ -30,7 +30,8 @@ type Call struct {
 	bridge     *media.Bridge
 	answeredAt time.Time
 	answeredBy string
-	held       side // which party hears music, 0 if none
+	held       side   // which party hears music, 0 if none
+	codec      string // the caller leg's codec, for Info
 	endOnce    sync.Once
 
 	cancelRing        context.CancelFunc // stops the fork while ringing
@@ -73,9 +74,7 @@ func (c *Call) infoLocked() Info {
 		t := c.answeredAt
 		i.AnsweredAt = &t
 	}
-	if c.a != nil {
-		i.Codec = c.a.codec.Name
-	}
+	i.Codec = c.codec
 	return i
 }
 

@@ -400,7 +400,7 @@ func (c *Call) answer(dsess *sipgo.DialogServerSession, w *forkResult, codecs []
 	res.AppendHeader(sip.NewHeader("Allow", c.m.sip.Allow()))
 
 	c.mu.Lock()
-	c.answeredAt, c.answeredBy = time.Now(), w.dest.label
+	c.answeredAt, c.answeredBy, c.codec = time.Now(), w.dest.label, codecA.Name
 	c.mu.Unlock()
 	c.move(StateAnswered, events.CallAnswered)
 	c.log.Info("call answered", "from", c.caller.Number, "to", c.dialled, "answered_by", w.dest.label, "codec", codecA.Name)

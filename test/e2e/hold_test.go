@@ -170,15 +170,15 @@ func waitCallState(t *testing.T, s *server, state, held string) string {
 	return id
 }
 
-// sseEvent is one event of /api/events.
-type sseEvent struct {
+// apiEvent is one event of /api/events.
+type apiEvent struct {
 	Seq  uint64          `json:"seq"`
 	Type string          `json:"type"`
 	Data json.RawMessage `json:"data"`
 }
 
 // events streams /api/events into a channel until the test ends.
-func events(t *testing.T, s *server) <-chan sseEvent {
+func events(t *testing.T, s *server) <-chan apiEvent {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -188,7 +188,7 @@ func events(t *testing.T, s *server) <-chan sseEvent {
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("GET /api/events: %v %v", resp, err)
 	}
-	ch := make(chan sseEvent, 256)
+	ch := make(chan apiEvent, 256)
 	go func() {
 		defer resp.Body.Close()
 		sc := bufio.NewScanner(resp.Body)
@@ -197,7 +197,7 @@ func events(t *testing.T, s *server) <-chan sseEvent {
 			if !strings.HasPrefix(line, "data: ") {
 				continue
 			}
-			var e sseEvent
+			var e apiEvent
 			if json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &e) == nil {
 				select {
 				case ch <- e:

@@ -308,6 +308,34 @@ func (c *Call) Answer(ctx context.Context) error {
 	}
 }
 
+// Progress sends 183 Session Progress with our SDP and starts sending
+// audio before the answer (early media: announcements, ringback).
+func (c *Call) Progress() error {
+	if c.outbound {
+		return errors.New("siptest: progress: call is outbound")
+	}
+	c.mu.Lock()
+	if c.state != stateRinging {
+		c.mu.Unlock()
+		return errors.New("siptest: progress: call is not ringing")
+	}
+	c.sending = true
+	var body []byte
+	if c.localSDP != nil {
+		c.updateMedia()
+		body = c.localSDP.Bytes()
+	} else {
+		offer, _ := c.makeSDP(nil)
+		body = c.setLocal(offer)
+	}
+	c.mu.Unlock()
+	ct := sip.ContentTypeHeader("application/sdp")
+	if err := c.ssess.Respond(183, "Session Progress", body, &ct); err != nil {
+		return fmt.Errorf("siptest: 183: %w", err)
+	}
+	return nil
+}
+
 // Reject declines a ringing inbound call with code (4xx-6xx, e.g. 486) and
 // waits for the caller's ACK.
 func (c *Call) Reject(code int) error {

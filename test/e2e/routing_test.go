@@ -153,3 +153,33 @@ func TestRestartKeepsCDRsAndRegistrations(t *testing.T) {
 	hears(t, call, 440, "caller after restart")
 	call.Hangup(ctxFor(t, 5*time.Second))
 }
+
+// TestEarlyMediaReachesCaller: a callee's 183 audio (an announcement,
+// ringback) is relayed to the caller before the answer.
+func TestEarlyMediaReachesCaller(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	alice := phone(t, s, "1001", 1000, "udp")
+	bob := phone(t, s, "1002", 440, "udp")
+	call, err := alice.Invite(ctxFor(t, 5*time.Second), "1002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := <-bob.Incoming()
+	if err := in.Progress(); err != nil {
+		t.Fatalf("183: %v", err)
+	}
+	hears(t, call, 440, "caller before answer")
+	select {
+	case <-call.Answered():
+		t.Fatal("caller sees the call answered before the callee answered")
+	default:
+	}
+	if err := in.Answer(ctxFor(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := call.WaitAnswer(ctxFor(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	hears(t, call, 440, "caller after answer")
+	hears(t, in, 1000, "callee after answer")
+}

@@ -39,6 +39,11 @@ func (m *Manager) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		m.respond(tx, req, sip.StatusBadRequest, "Missing Contact, CSeq or From")
 		return
 	}
+	if unsupported := requiredExtensions(req); unsupported != "" {
+		// RFC 3261 §8.2.2.3: we implement no option tags (100rel, timer …).
+		m.respond(tx, req, sip.StatusBadExtension, "Bad Extension", sip.NewHeader("Unsupported", unsupported))
+		return
+	}
 	if n := m.active.Add(1); m.cfg.MaxCalls > 0 && n > int64(m.cfg.MaxCalls) {
 		m.active.Add(-1)
 		m.respond(tx, req, sip.StatusServiceUnavailable, "Too Many Calls", sip.NewHeader("Retry-After", "5"))
@@ -115,6 +120,20 @@ func (m *Manager) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	ended = true // from here on the call's end() releases the slot
 	c.setup(req, tx, offer, codecs)
+}
+
+// requiredExtensions lists the option tags of Require headers, which we
+// support none of.
+func requiredExtensions(req *sip.Request) string {
+	var tags []string
+	for _, h := range req.GetHeaders("Require") {
+		for _, t := range strings.Split(h.Value(), ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				tags = append(tags, t)
+			}
+		}
+	}
+	return strings.Join(tags, ", ")
 }
 
 // isDID reports whether dialled, normalised to E.164, is one of our DIDs.

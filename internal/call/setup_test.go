@@ -81,3 +81,15 @@ func TestPickCodecAvoidsTranscoding(t *testing.T) {
 type mediaCodec = media.Codec
 
 var pcmu, pcma = media.PCMU, media.PCMA
+
+func TestRequiredExtensions(t *testing.T) {
+	req := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: "1002", Host: "x"})
+	if got := requiredExtensions(req); got != "" {
+		t.Fatalf("no Require: %q", got)
+	}
+	req.AppendHeader(sip.NewHeader("Require", "100rel, timer"))
+	req.AppendHeader(sip.NewHeader("Require", "foo"))
+	if got := requiredExtensions(req); got != "100rel, timer, foo" {
+		t.Fatalf("got %q", got)
+	}
+}

@@ -100,13 +100,14 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	if err := a.reg.Start(ctx); err != nil {
 		return a, err
 	}
-	a.Calls = call.New(call.Config{RingTimeout: cfg.SIP.RingTimeout, MaxCalls: cfg.SIP.MaxCalls,
+	a.Calls = call.New(call.Config{RingTimeout: cfg.SIP.RingTimeout, RTPTimeout: cfg.RTP.Timeout, MaxCalls: cfg.SIP.MaxCalls,
 		CountryCode: cfg.Numbers.CountryCode, Logger: log}, a.sip, a.media, st, a.reg, a.Events)
 	if err := a.Calls.Load(ctx); err != nil {
 		return a, err
 	}
 	a.sip.Handle("REGISTER", a.reg.HandleRegister)
 	a.Calls.Register(a.sip)
+	a.Calls.Start()
 	if err := a.sip.Start(); err != nil {
 		return a, err
 	}

@@ -188,6 +188,27 @@ func (c *Call) partyHolds(l *leg, holding bool) {
 	}
 }
 
+// silentLeg returns a leg of an answered call that has sent no RTP for
+// longer than timeout while not holding (a holding phone may send nothing).
+func (c *Call) silentLeg(timeout time.Duration) *leg {
+	c.mu.Lock()
+	answered := c.state == StateAnswered || c.state == StateHeld
+	legs := []*leg{c.a, c.b}
+	c.mu.Unlock()
+	if !answered {
+		return nil
+	}
+	for _, l := range legs {
+		l.mu.Lock()
+		holding := l.holding
+		l.mu.Unlock()
+		if !holding && l.ep.Idle() > timeout {
+			return l
+		}
+	}
+	return nil
+}
+
 // Hangup ends the call from the server side.
 func (c *Call) Hangup() { c.hangup("system", "hangup requested") }
 

@@ -44,6 +44,7 @@ type Registrar interface {
 // Config tunes the manager.
 type Config struct {
 	RingTimeout time.Duration
+	RTPTimeout  time.Duration // 0: off
 	MaxCalls    int
 	CountryCode string
 	Logger      *slog.Logger
@@ -66,6 +67,9 @@ type Manager struct {
 	dialogs map[string]*leg // sipgo dialog ID → leg
 	routes  routingTable
 	closing bool
+
+	stopWatch chan struct{}
+	watchDone chan struct{}
 }
 
 // New wires a manager; call Load before handling traffic.
@@ -76,9 +80,47 @@ func New(cfg Config, sipSrv *sipserver.Server, eng *media.Engine, st Store, reg 
 	log := cfg.Logger.With("component", "call")
 	return &Manager{
 		cfg: cfg, log: log, sip: sipSrv, media: eng, st: st, reg: reg, bus: bus,
-		cdrs:    newCDRWriter(st, log),
-		calls:   make(map[string]*Call),
-		dialogs: make(map[string]*leg),
+		cdrs:      newCDRWriter(st, log),
+		calls:     make(map[string]*Call),
+		dialogs:   make(map[string]*leg),
+		stopWatch: make(chan struct{}),
+		watchDone: make(chan struct{}),
+	}
+}
+
+// Start runs the RTP watchdog; Close stops it.
+func (m *Manager) Start() {
+	go m.watch()
+}
+
+// watch ends calls whose phones stopped sending RTP without a BYE, so a
+// crashed phone does not hold ports and a "busy" state forever.
+func (m *Manager) watch() {
+	defer close(m.watchDone)
+	if m.cfg.RTPTimeout <= 0 {
+		<-m.stopWatch
+		return
+	}
+	t := time.NewTicker(min(m.cfg.RTPTimeout/4, 5*time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stopWatch:
+			return
+		case <-t.C:
+		}
+		m.mu.RLock()
+		calls := make([]*Call, 0, len(m.calls))
+		for _, c := range m.calls {
+			calls = append(calls, c)
+		}
+		m.mu.RUnlock()
+		for _, c := range calls {
+			if l := c.silentLeg(m.cfg.RTPTimeout); l != nil {
+				c.log.Warn("no RTP from a phone: ending the call", "side", l.side.String(), "timeout", m.cfg.RTPTimeout.String())
+				c.end(endInfo{by: "system", code: 200, disposition: store.DispositionAnswered, reason: "RTP timeout", skip: nil})
+			}
+		}
 	}
 }
 
@@ -105,6 +147,12 @@ func (m *Manager) Load(ctx context.Context) error {
 
 // Close hangs up every call, then flushes CDRs.
 func (m *Manager) Close() {
+	select {
+	case <-m.stopWatch:
+	default:
+		close(m.stopWatch)
+		<-m.watchDone
+	}
 	m.mu.Lock()
 	m.closing = true
 	calls := make([]*Call, 0, len(m.calls))

@@ -71,6 +71,10 @@ type RTP struct {
 	// HoldMusic is a WAV file (8 kHz mono 16-bit) played to held parties;
 	// empty uses the built-in music.
 	HoldMusic string `yaml:"hold_music"`
+	// Timeout ends a call when one of its phones has sent no RTP for this
+	// long while not holding (it vanished without a BYE: crashed, lost its
+	// network). Default 60s, like Asterisk's rtptimeout; 0 disables it.
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // HTTP configures the API listener.
@@ -107,6 +111,7 @@ func Default() Config {
 		RTP: RTP{
 			PortMin: 20000,
 			PortMax: 29999,
+			Timeout: 60 * time.Second,
 		},
 		HTTP: HTTP{
 			Addr: "127.0.0.1:8080",

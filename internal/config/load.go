@@ -173,6 +173,7 @@ var envVars = []envVar{
 	{"SWITCHBOARD_RTP_PORT_MIN", "rtp.port_min", intVar(func(c *Config) *int { return &c.RTP.PortMin })},
 	{"SWITCHBOARD_RTP_PORT_MAX", "rtp.port_max", intVar(func(c *Config) *int { return &c.RTP.PortMax })},
 	{"SWITCHBOARD_RTP_HOLD_MUSIC", "rtp.hold_music", func(c *Config, v string) error { c.RTP.HoldMusic = v; return nil }},
+	{"SWITCHBOARD_RTP_TIMEOUT", "rtp.timeout", durationVar(func(c *Config) *time.Duration { return &c.RTP.Timeout })},
 	{"SWITCHBOARD_HTTP_ADDR", "http.addr", func(c *Config, v string) error { c.HTTP.Addr = v; return nil }},
 	{"SWITCHBOARD_COUNTRY_CODE", "numbers.country_code", func(c *Config, v string) error { c.Numbers.CountryCode = v; return nil }},
 }

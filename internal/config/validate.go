@@ -113,6 +113,11 @@ func (c Config) Validate() error {
 	if lo >= hi {
 		bad("rtp.port_min", lo, "must be below rtp.port_max (%d): the range needs at least 2 ports", hi)
 	}
+	if c.RTP.Timeout < 0 {
+		bad("rtp.timeout", c.RTP.Timeout, "must not be negative (0 disables it)")
+	} else if c.RTP.Timeout > 0 && c.RTP.Timeout < 5*time.Second {
+		bad("rtp.timeout", c.RTP.Timeout, "must be 0 (off) or at least 5s: phones pause RTP briefly")
+	}
 	if f := c.RTP.HoldMusic; f != "" {
 		fi, err := os.Stat(f)
 		switch {

@@ -66,6 +66,7 @@ type Endpoint struct {
 	dest     netip.AddrPort
 	latched  bool
 	lastRecv int64 // engine clock of the last packet from dest
+	armed    int64 // engine clock of the last SetRemote: Idle counts from here at least
 
 	codec    Codec
 	kind     payloadKind // codecKind(codec), kindUnknown before SetRemote
@@ -133,6 +134,7 @@ func (ep *Endpoint) SetRemote(addr netip.AddrPort, codec Codec, dtmfType uint8) 
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
 	ep.codec, ep.kind, ep.dtmfType = codec, kind, dtmfType
+	ep.armed = ep.eng.now()
 	if addr == ep.sdpAddr && ep.latched {
 		return
 	}
@@ -142,6 +144,16 @@ func (ep *Endpoint) SetRemote(addr netip.AddrPort, codec Codec, dtmfType uint8) 
 	if addr.Addr().IsValid() && !addr.Addr().IsUnspecified() && addr.Port() != 0 {
 		ep.dest = addr
 	}
+}
+
+// Idle is how long no valid packet has arrived, counted at most from the
+// last SetRemote; the call layer uses it for its RTP timeout (a phone that
+// vanished without BYE).
+func (ep *Endpoint) Idle() time.Duration {
+	ep.mu.Lock()
+	last := max(ep.lastRecv, ep.armed)
+	ep.mu.Unlock()
+	return time.Duration(ep.eng.now() - last)
 }
 
 // OnDTMF sets the handler for decoded telephone events; nil removes it.

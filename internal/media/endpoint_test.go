@@ -2,6 +2,7 @@ package media
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -250,4 +251,26 @@ func TestEngineClose(t *testing.T) {
 	if n := p.drain(60 * time.Millisecond); n != 0 {
 		t.Errorf("%d packets after Close", n)
 	}
+}
+
+func TestIdleCountsFromLastPacket(t *testing.T) {
+	e := newTestEngine(t, 41800, 41809)
+	a, b := newTestEndpoint(t, e), newTestEndpoint(t, e)
+	p := newPhone(t)
+	a.SetRemote(p.addr(), PCMU, 0)
+	b.SetRemote(newPhone(t).addr(), PCMU, 0)
+	if _, err := e.Connect(a, b); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(60 * time.Millisecond)
+	if idle := a.Idle(); idle < 50*time.Millisecond {
+		t.Fatalf("Idle before any packet = %s, want ≥ 50ms since SetRemote", idle)
+	}
+	p.sendAudio(a.LocalAddr(), 0, ulawFrame(tone(1000, 8000, 0, 160)))
+	eventually(t, time.Second, func() error {
+		if idle := a.Idle(); idle > 40*time.Millisecond {
+			return fmt.Errorf("Idle after a packet = %s", idle)
+		}
+		return nil
+	})
 }

@@ -506,6 +506,15 @@ func (c *Call) setLocal(s *SDP) []byte {
 	return s.Bytes()
 }
 
+// StopRTP stops sending RTP for good without any signalling, as a phone
+// that crashed or lost its network would.
+func (c *Call) StopRTP() {
+	c.mu.Lock()
+	c.sending = false
+	c.updateMedia()
+	c.mu.Unlock()
+}
+
 // updateMedia recomputes where and whether to send. We send while our own
 // direction allows it and the peer wants to receive: a sendonly hold from
 // our side keeps sending (RFC 3264 §8.4), a hold from theirs stops us.

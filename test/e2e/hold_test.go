@@ -247,3 +247,27 @@ func TestDTMFFromPhoneArrivesAsEvent(t *testing.T) {
 		t.Fatalf("callee did not receive the digits: %v (got %q)", err, in.ReceivedDTMF())
 	}
 }
+
+// TestRTPTimeoutEndsCallOfVanishedPhone: a phone that stops sending RTP
+// without a BYE (crashed) is hung up after rtp.timeout, with a CDR.
+func TestRTPTimeoutEndsCallOfVanishedPhone(t *testing.T) {
+	s := startServer(t, serverOpts{env: []string{"SWITCHBOARD_RTP_TIMEOUT=5s"}})
+	out, in := answeredCall(t, s)
+	in.StopRTP()
+	select {
+	case <-out.Done():
+	case <-time.After(15 * time.Second):
+		t.Fatal("call of a silent phone still up after 15s")
+	}
+	eventually(t, 5*time.Second, func() error {
+		for _, c := range s.cdrs(t) {
+			if c.HangupBy == "system" && c.Disposition == "answered" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no CDR of the timed-out call")
+	})
+	if !strings.Contains(s.Log(), "no RTP from a phone") {
+		t.Error("no log line for the RTP timeout")
+	}
+}

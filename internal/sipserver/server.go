@@ -53,6 +53,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	// Everything sipgo logs passes the cap (see cappedHandler).
+	cfg.Logger = slog.New(newCappedHandler(cfg.Logger.Handler()))
+	// sipgo logs some things through its package default (connection
+	// bookkeeping); route those through the cap too. It is process-wide,
+	// like sipgo's default.
+	sip.SetDefaultLogger(cfg.Logger.With("component", "sipgo"))
 	host, portStr, err := net.SplitHostPort(cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("sip addr %q: %w", cfg.Addr, err)

@@ -75,18 +75,21 @@ func freePort(t *testing.T) int {
 	return 0
 }
 
-// rtpRange hands each server its own RTP ports so parallel tests and other
-// work on the machine do not collide.
+// rtpRange hands each server its own RTP ports: a window of 1,000 ports
+// per test process (chosen by pid, so parallel package runs rarely meet),
+// cycled in slices of 200 since servers of one process run one after the
+// other. The media engine skips ports someone else holds.
 var (
 	rtpMu   sync.Mutex
-	rtpNext = 42000
+	rtpSlot int
 )
 
 func rtpRange() string {
 	rtpMu.Lock()
 	defer rtpMu.Unlock()
-	lo := rtpNext
-	rtpNext += 200
+	base := 42000 + (os.Getpid()%16)*1000
+	lo := base + (rtpSlot%5)*200
+	rtpSlot++
 	return fmt.Sprintf("%d-%d", lo, lo+199)
 }
 

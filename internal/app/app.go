@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/api"
+	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/events"
@@ -39,6 +40,7 @@ type App struct {
 	Calls  *call.Manager
 	http   *http.Server
 	httpLn net.Listener
+	stop   chan struct{} // stops the app's own periodic work
 }
 
 // DBPath is the database file inside a data dir.
@@ -116,8 +118,11 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	if err != nil {
 		return a, fmt.Errorf("http listen %s: %w", cfg.HTTP.Addr, err)
 	}
+	authn := auth.New(auth.Config{Logger: log}, st)
+	a.stop = make(chan struct{})
+	go purgeSessions(authn, a.stop)
 	a.http = &http.Server{
-		Handler:           api.New(st, a.Calls, a.Events, log),
+		Handler:           api.New(st, authn, a.Calls, a.Events, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
@@ -129,6 +134,20 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	log.Info("switchboard started", "version", Version, "sip", a.SIPAddr(), "http", a.HTTPAddr(),
 		"rtp_ports", fmt.Sprintf("%d-%d", cfg.RTP.PortMin, cfg.RTP.PortMax), "data_dir", cfg.DataDir)
 	return a, nil
+}
+
+// purgeSessions deletes expired sessions hourly until stop closes.
+func purgeSessions(authn *auth.Service, stop <-chan struct{}) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		authn.PurgeExpired(context.Background())
+		select {
+		case <-t.C:
+		case <-stop:
+			return
+		}
+	}
 }
 
 // defaultAdvertise picks the address to put in SDP and Contact when the
@@ -162,6 +181,10 @@ func (a *App) HTTPAddr() string {
 // Shutdown stops in reverse order: HTTP, calls (BYE, CDRs flushed), SIP,
 // registrar (bindings flushed), media, database.
 func (a *App) Shutdown(ctx context.Context) {
+	if a.stop != nil {
+		close(a.stop)
+		a.stop = nil
+	}
 	if a.http != nil {
 		sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		_ = a.http.Shutdown(sctx)

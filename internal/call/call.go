@@ -245,6 +245,7 @@ type endInfo struct {
 // CDR written, call_ended published.
 func (c *Call) end(e endInfo) {
 	c.endOnce.Do(func() {
+		defer c.m.live.Done()
 		c.mu.Lock()
 		c.state = StateEnded
 		legs := []*leg{c.a, c.b}
@@ -256,20 +257,27 @@ func (c *Call) end(e endInfo) {
 		if br != nil {
 			br.Disconnect()
 		}
-		var wg sync.WaitGroup
+		// BYE the legs still up; in parallel only when there are two, so
+		// the common case (one side hung up) costs no goroutine.
+		var up []*leg
 		for _, l := range legs {
-			if l == nil {
-				continue
-			}
-			if l != e.skip && !answeredAt.IsZero() {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					l.bye()
-				}()
+			if l != nil && l != e.skip && !answeredAt.IsZero() {
+				up = append(up, l)
 			}
 		}
-		wg.Wait()
+		switch len(up) {
+		case 1:
+			up[0].bye()
+		case 2:
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				up[1].bye()
+			}()
+			up[0].bye()
+			wg.Wait()
+		}
 		for _, l := range legs {
 			if l != nil && l.ep != nil {
 				_ = l.ep.Close()

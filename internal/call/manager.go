@@ -32,7 +32,7 @@ type Store interface {
 	QueueByNumber(ctx context.Context, number string) (store.Queue, error)
 	DIDs(ctx context.Context) ([]store.DID, error)
 	Trunks(ctx context.Context) ([]store.Trunk, error)
-	InsertCDR(ctx context.Context, c store.CDR) (int64, error)
+	InsertCDRs(ctx context.Context, cs []store.CDR) error
 }
 
 // Registrar finds devices and authenticates phones.
@@ -70,6 +70,7 @@ type Manager struct {
 
 	stopWatch chan struct{}
 	watchDone chan struct{}
+	live      sync.WaitGroup // one per call from addCall until its end() is done
 }
 
 // New wires a manager; call Load before handling traffic.
@@ -160,15 +161,22 @@ func (m *Manager) Close() {
 		calls = append(calls, c)
 	}
 	m.mu.Unlock()
-	var wg sync.WaitGroup
 	for _, c := range calls {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.hangup("system", "shutdown")
-		}()
+		go c.hangup("system", "shutdown")
 	}
-	wg.Wait()
+	// Answered calls end at once; ringing ones end when their CANCELs are
+	// answered. Wait for every teardown (and its CDR), but not forever: a
+	// callee that ignores CANCEL must not hold the shutdown.
+	drained := make(chan struct{})
+	go func() {
+		m.live.Wait()
+		close(drained)
+	}()
+	select {
+	case <-drained:
+	case <-time.After(10 * time.Second):
+		m.log.Warn("shutdown: calls still ending; their CDRs are written as they end")
+	}
 	m.cdrs.close()
 }
 
@@ -207,6 +215,7 @@ func (m *Manager) addCall(c *Call) bool {
 		return false
 	}
 	m.calls[c.id] = c
+	m.live.Add(1)
 	return true
 }
 

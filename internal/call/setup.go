@@ -261,23 +261,29 @@ func (c *Call) setup(req *sip.Request, tx sip.ServerTransaction, offer media.Ses
 	for _, fc := range forkCtx {
 		fc()
 	}
-	go func(left int) {
-		for ; left > 0; left-- {
-			r := <-results
-			if r.err == nil {
-				r.dialog.Ack(context.Background())
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				_ = r.dialog.Bye(ctx)
-				cancel()
-			}
-		}
-	}(pending)
+	if pending > 0 {
+		go c.drainForks(results, pending)
+	}
 
 	if winner == nil {
 		c.failSetup(dsess, failures, ringCtx.Err(), callerGone == nil)
 		return
 	}
 	c.answer(dsess, winner, codecs)
+}
+
+// drainForks collects the forks still running after the fork was decided:
+// a 2xx that raced the winner is acknowledged and hung up.
+func (c *Call) drainForks(results <-chan forkResult, left int) {
+	for ; left > 0; left-- {
+		r := <-results
+		if r.err == nil {
+			r.dialog.Ack(context.Background())
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = r.dialog.Bye(ctx)
+			cancel()
+		}
+	}
 }
 
 // fork sends one INVITE and reports its final outcome.

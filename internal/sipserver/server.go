@@ -128,6 +128,10 @@ func (s *Server) Start() error {
 				return fmt.Errorf("sip listen udp %s: %w", s.cfg.Addr, err)
 			}
 			s.track(pc)
+			// A bigger receive buffer rides out short stalls (GC, a burst of
+			// calls) instead of dropping requests that then come back as
+			// retransmissions; the kernel caps it at net.core.rmem_max.
+			_ = pc.(*net.UDPConn).SetReadBuffer(4 << 20)
 			s.port = pc.LocalAddr().(*net.UDPAddr).Port
 			c, err := sipgo.NewClient(s.ua, sipgo.WithClientHostname(s.host), sipgo.WithClientPort(s.port),
 				sipgo.WithClientConnectionAddr(pc.LocalAddr().String()),

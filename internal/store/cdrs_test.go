@@ -89,3 +89,45 @@ func BenchmarkInsertCDR(b *testing.B) {
 		}
 	}
 }
+
+func TestInsertCDRs(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	start := time.Now()
+	batch := []CDR{
+		{CallID: "a", StartedAt: start, Disposition: DispositionAnswered},
+		{CallID: "b", StartedAt: start.Add(time.Second), Disposition: DispositionBusy, SIPCode: 486},
+	}
+	if err := s.InsertCDRs(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.CDRs(ctx, 10)
+	if err != nil || len(got) != 2 || got[0].CallID != "b" || got[0].SIPCode != 486 {
+		t.Fatalf("CDRs = %+v %v", got, err)
+	}
+	// One invalid record: nothing of the batch is written.
+	if err := s.InsertCDRs(ctx, []CDR{{CallID: "c", StartedAt: start}, {CallID: ""}}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("invalid batch: %v", err)
+	}
+	if got, _ := s.CDRs(ctx, 10); len(got) != 2 {
+		t.Fatalf("partial batch written: %d CDRs", len(got))
+	}
+}
+
+func BenchmarkInsertCDRs100(b *testing.B) {
+	ctx := context.Background()
+	s := newStore(b)
+	start := time.Now()
+	batch := make([]CDR, 100)
+	for i := range batch {
+		batch[i] = CDR{CallID: "bench", Direction: "inbound", From: "+31612345678", To: "+31201230001",
+			Target: "queue:8000", StartedAt: start, EndedAt: start.Add(time.Minute), Disposition: DispositionAnswered}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.InsertCDRs(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100)/1000, "µs/cdr")
+}

@@ -49,8 +49,7 @@ func (s *Store) CreateExtension(ctx context.Context, e Extension) (Extension, er
 
 // ExtensionByNumber looks an extension up by its number.
 func (s *Store) ExtensionByNumber(ctx context.Context, number string) (Extension, error) {
-	e, err := scanExtension(s.r.QueryRowContext(ctx,
-		`SELECT `+extensionColumns+` FROM extensions WHERE number = ?`, number))
+	e, err := scanExtension(s.extByNumber.QueryRowContext(ctx, number))
 	if err != nil {
 		return Extension{}, fmt.Errorf("extension %s: %w", number, mapErr(err))
 	}
@@ -59,7 +58,16 @@ func (s *Store) ExtensionByNumber(ctx context.Context, number string) (Extension
 
 // Extensions lists all extensions ordered by number.
 func (s *Store) Extensions(ctx context.Context) ([]Extension, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+extensionColumns+` FROM extensions ORDER BY number`)
+	return s.queryExtensions(ctx, `SELECT `+extensionColumns+` FROM extensions ORDER BY number`)
+}
+
+// ExtensionsOfUser lists the extensions a user owns, ordered by number.
+func (s *Store) ExtensionsOfUser(ctx context.Context, userID int64) ([]Extension, error) {
+	return s.queryExtensions(ctx, `SELECT `+extensionColumns+` FROM extensions WHERE user_id = ? ORDER BY number`, userID)
+}
+
+func (s *Store) queryExtensions(ctx context.Context, query string, args ...any) ([]Extension, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list extensions: %w", err)
 	}

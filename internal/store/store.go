@@ -57,6 +57,10 @@ type Store struct {
 	// r serves queries; it is w itself for an in-memory database, where
 	// every connection would otherwise see its own empty database.
 	r *sql.DB
+	// extByNumber is prepared once: the registrar and the router look an
+	// extension up on every REGISTER and INVITE, and compiling the SQL each
+	// time was a tenth of the CPU of a REGISTER.
+	extByNumber *sql.Stmt
 }
 
 // Open opens (creating if needed) the database file at path and applies
@@ -104,7 +108,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %q: %w", path, err)
 	}
 	if path == memoryPath {
-		return s, nil
+		return s, s.prepare(ctx)
 	}
 
 	// Readers open after the migrations so they never see a half-built schema.
@@ -124,7 +128,20 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %q: readers: %w", path, err)
 	}
 	s.r = r
+	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %q: %w", path, err)
+	}
 	return s, nil
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	var err error
+	s.extByNumber, err = s.r.PrepareContext(ctx, `SELECT `+extensionColumns+` FROM extensions WHERE number = ?`)
+	if err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	return nil
 }
 
 // dsn builds the modernc.org/sqlite data source name. The pragmas run on
@@ -149,6 +166,9 @@ func dsn(path string, readOnly bool) string {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.extByNumber != nil {
+		_ = s.extByNumber.Close()
+	}
 	var rerr error
 	if s.r != s.w {
 		rerr = s.r.Close()

@@ -63,16 +63,32 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 
 // UserByUsername looks a user up.
 func (s *Store) UserByUsername(ctx context.Context, username string) (User, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE username = ?`, username))
+	if err != nil {
+		return User{}, fmt.Errorf("user %q: %w", username, mapErr(err))
+	}
+	return u, nil
+}
+
+// UserByID looks a user up by ID.
+func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	if err != nil {
+		return User{}, fmt.Errorf("user %d: %w", id, mapErr(err))
+	}
+	return u, nil
+}
+
+const userColumns = `id, username, display_name, role, password_hash, created_at`
+
+func scanUser(sc scanner) (User, error) {
 	var (
 		u       User
 		role    string
 		created int64
 	)
-	err := s.r.QueryRowContext(ctx,
-		`SELECT id, username, display_name, role, password_hash, created_at FROM users WHERE username = ?`,
-		username).Scan(&u.ID, &u.Username, &u.DisplayName, &role, &u.PasswordHash, &created)
-	if err != nil {
-		return User{}, fmt.Errorf("user %q: %w", username, mapErr(err))
+	if err := sc.Scan(&u.ID, &u.Username, &u.DisplayName, &role, &u.PasswordHash, &created); err != nil {
+		return User{}, err
 	}
 	u.Role = Role(role)
 	u.CreatedAt = time.UnixMilli(created).UTC()

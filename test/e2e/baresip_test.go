@@ -379,7 +379,9 @@ func subscribeEvents(t *testing.T, s *server) <-chan sseEvent {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+s.HTTPAddr+"/api/events", nil)
-	req.SetBasicAuth("admin", "demo-admin")
+	if err := s.authorize(req); err != nil {
+		t.Fatal(err)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		cancel()

@@ -106,6 +106,8 @@ type server struct {
 	exited   chan struct{}
 	args     []string
 	env      []string
+	tokensMu sync.Mutex
+	tokens   map[string]string // bearer tokens by user, reset on restart
 }
 
 type serverOpts struct {
@@ -141,6 +143,9 @@ func startServer(t *testing.T, o serverOpts) *server {
 
 func (s *server) start() {
 	t := s.t
+	s.tokensMu.Lock()
+	s.tokens = nil // sessions survive restarts, but each run logs in afresh
+	s.tokensMu.Unlock()
 	s.cmd = exec.Command(binary, s.args...)
 	s.cmd.Env = append(os.Environ(), s.env...)
 	stderr, err := s.cmd.StderrPipe()
@@ -220,13 +225,54 @@ func (s *server) Log() string {
 
 func (s *server) SIPAddr() string { return fmt.Sprintf("127.0.0.1:%d", s.SIPPort) }
 
-// api calls the admin API and decodes JSON into out (may be nil).
+// login returns a bearer token for user, logging in once per server run.
+func (s *server) login(user, password string) (string, error) {
+	s.tokensMu.Lock()
+	defer s.tokensMu.Unlock()
+	if s.tokens == nil {
+		s.tokens = map[string]string{}
+	}
+	if tok, ok := s.tokens[user]; ok {
+		return tok, nil
+	}
+	body, _ := json.Marshal(map[string]string{"username": user, "password": password})
+	resp, err := http.Post("http://"+s.HTTPAddr+"/api/login", "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Token string `json:"token"`
+	}
+	if resp.StatusCode != 200 {
+		return "", fmt.Errorf("login %s: HTTP %d", user, resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return "", err
+	}
+	s.tokens[user] = out.Token
+	return out.Token, nil
+}
+
+// authorize adds the admin's bearer token to req.
+func (s *server) authorize(req *http.Request) error {
+	tok, err := s.login("admin", "demo-admin")
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	return nil
+}
+
+// api calls the API as the admin and decodes JSON into out (may be nil).
 func (s *server) api(method, path string, body io.Reader, out any) (int, error) {
 	req, err := http.NewRequest(method, "http://"+s.HTTPAddr+path, body)
 	if err != nil {
 		return 0, err
 	}
-	req.SetBasicAuth("admin", "demo-admin")
+	if err := s.authorize(req); err != nil {
+		return 0, err
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -183,7 +183,9 @@ func events(t *testing.T, s *server) <-chan apiEvent {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+s.HTTPAddr+"/api/events", nil)
-	req.SetBasicAuth("admin", "demo-admin")
+	if err := s.authorize(req); err != nil {
+		t.Fatal(err)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("GET /api/events: %v %v", resp, err)

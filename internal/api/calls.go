@@ -1,0 +1,76 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/switchboard/switchboard/internal/auth"
+	"github.com/switchboard/switchboard/internal/call"
+)
+
+// ownsCall reports whether a call concerns one of the principal's
+// extensions: as caller, as the one who answered, or as the target.
+func ownsCall(p auth.Principal, c call.Info) bool {
+	if c.From.Kind == "extension" && p.HasExtension(c.From.Number) {
+		return true
+	}
+	if c.AnsweredBy != "" && p.HasExtension(c.AnsweredBy) {
+		return true
+	}
+	if ext, ok := strings.CutPrefix(c.Target, "extension:"); ok && p.HasExtension(ext) {
+		return true
+	}
+	return false
+}
+
+func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	all := s.calls.Calls()
+	out := all[:0:0]
+	for _, c := range all {
+		if p.Can(auth.CallsViewAll) || ownsCall(p, c) {
+			out = append(out, c)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"calls": out})
+}
+
+// callOp runs op on the call in the path if the principal may control it.
+func (s *Server) callOp(w http.ResponseWriter, r *http.Request, p auth.Principal, op func(*call.Call) error) {
+	c, err := s.calls.Get(r.PathValue("id"))
+	if err != nil {
+		writeError(w, http.StatusNotFound, "call_not_found", "no call with that id")
+		return
+	}
+	if !p.Can(auth.CallsControlAny) && !ownsCall(p, c.Info()) {
+		forbidden(w, auth.CallsControlAny)
+		return
+	}
+	if err := op(c); err != nil {
+		if errors.Is(err, call.ErrNotAnswered) {
+			writeError(w, http.StatusConflict, "call_not_answered", err.Error())
+			return
+		}
+		writeError(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, c.Info())
+}
+
+func (s *Server) holdCall(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	var body struct {
+		Party string `json:"party"`
+	}
+	if !decode(w, r, &body) {
+		return
+	}
+	s.callOp(w, r, p, func(c *call.Call) error { return c.Hold(body.Party) })
+}
+
+func (s *Server) resumeCall(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	s.callOp(w, r, p, func(c *call.Call) error { return c.Resume() })
+}
+
+func (s *Server) hangupCall(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	s.callOp(w, r, p, func(c *call.Call) error { c.Hangup(); return nil })
+}

@@ -1,0 +1,100 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/auth"
+	"github.com/switchboard/switchboard/internal/call"
+	"github.com/switchboard/switchboard/internal/events"
+	"github.com/switchboard/switchboard/internal/registrar"
+)
+
+// visible reports whether p may see event e: everything with
+// events.view_all, otherwise the events of its own calls and devices.
+func (s *Server) visible(p auth.Principal, e events.Event) bool {
+	if p.Can(auth.EventsViewAll) {
+		return true
+	}
+	switch d := e.Data.(type) {
+	case call.Info:
+		return ownsCall(p, d)
+	case call.DTMF:
+		c, err := s.calls.Get(d.CallID)
+		return err == nil && ownsCall(p, c.Info())
+	case registrar.DeviceState:
+		return p.HasExtension(d.Extension)
+	}
+	return false
+}
+
+// streamEvents is a Server-Sent Events stream; a client resumes with
+// Last-Event-ID (or ?since=) and is told to take a snapshot when the
+// history no longer reaches back that far. A client that cannot keep up is
+// cut off by the bus rather than allowed to grow memory.
+func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	since := uint64(0)
+	v := r.Header.Get("Last-Event-ID")
+	if v == "" {
+		v = r.URL.Query().Get("since")
+	}
+	if v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "invalid_since", "since must be a sequence number")
+			return
+		}
+		since = n
+	}
+	sub, err := s.bus.Subscribe(since, 1024)
+	if errors.Is(err, events.ErrTooOld) {
+		writeError(w, http.StatusGone, "resume_too_old", "events since that sequence are gone; fetch a snapshot and subscribe without since")
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", err.Error())
+		return
+	}
+	defer sub.Close()
+	flusher, _ := w.(http.Flusher)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	if flusher != nil {
+		flusher.Flush()
+	}
+	keepalive := time.NewTicker(15 * time.Second)
+	defer keepalive.Stop()
+	enc := json.NewEncoder(w)
+	for {
+		select {
+		case e := <-sub.C():
+			if !s.visible(p, e) {
+				continue
+			}
+			if _, err := w.Write([]byte("id: " + strconv.FormatUint(e.Seq, 10) + "\nevent: " + string(e.Type) + "\ndata: ")); err != nil {
+				return
+			}
+			if err := enc.Encode(e); err != nil { // Encode ends with '\n'
+				return
+			}
+			if _, err := w.Write([]byte("\n")); err != nil {
+				return
+			}
+		case <-keepalive.C:
+			if _, err := w.Write([]byte(": keepalive\n\n")); err != nil {
+				return
+			}
+		case <-sub.Done():
+			return
+		case <-r.Context().Done():
+			return
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+	}
+}

@@ -333,10 +333,26 @@ func (c *Call) earlyMedia(dsess *sipgo.DialogServerSession, res *sip.Response, c
 	if err != nil || len(sd.Codecs) == 0 {
 		return
 	}
-	c.mu.Lock()
+	codecA, err := c.applyCalleeSDP(sd, codecs)
+	if err != nil {
+		c.log.Error("early media bridge failed", "error", err)
+		return
+	}
+	a := c.a
+	body := a.sdp([]media.Codec{codecA}, a.remote.DTMFType, a.remote.HasDTMF, media.DirectionSendRecv, false)
+	r := sip.NewResponseFromRequest(dsess.InviteRequest, sip.StatusSessionInProgress, "Session Progress", body)
+	r.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	if err := dsess.WriteResponse(r); err != nil {
+		c.log.Debug("183 to caller failed", "error", err)
+	}
+}
+
+// applyCalleeSDP points both legs' media at what the callee's SDP (183 or
+// 200) says, picks the caller's codec and bridges them; it returns the
+// codec to answer the caller with.
+func (c *Call) applyCalleeSDP(sd media.SessionDesc, callerCodecs []media.Codec) (media.Codec, error) {
 	a, b := c.a, c.b
-	c.mu.Unlock()
-	codecA := pickCodec(sd.Codecs[0], codecs)
+	codecA := pickCodec(sd.Codecs[0], callerCodecs)
 	b.mu.Lock()
 	b.codec, b.remote = sd.Codecs[0], sd
 	b.mu.Unlock()
@@ -345,16 +361,7 @@ func (c *Call) earlyMedia(dsess *sipgo.DialogServerSession, res *sip.Response, c
 	a.codec = codecA
 	a.mu.Unlock()
 	a.ep.SetRemote(a.remote.Addr, codecA, a.remote.DTMFType)
-	if err := c.connect(); err != nil {
-		c.log.Error("early media bridge failed", "error", err)
-		return
-	}
-	body := a.sdp([]media.Codec{codecA}, a.remote.DTMFType, a.remote.HasDTMF, media.DirectionSendRecv, false)
-	r := sip.NewResponseFromRequest(dsess.InviteRequest, sip.StatusSessionInProgress, "Session Progress", body)
-	r.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	if err := dsess.WriteResponse(r); err != nil {
-		c.log.Debug("183 to caller failed", "error", err)
-	}
+	return codecA, c.connect()
 }
 
 // pickCodec answers the caller with the callee's codec when the caller
@@ -403,16 +410,8 @@ func (c *Call) answer(dsess *sipgo.DialogServerSession, w *forkResult, codecs []
 		c.end(endInfo{by: "system", code: sip.StatusNotAcceptableHere, disposition: store.DispositionFailed, reason: "callee SDP unusable"})
 		return
 	}
-	codecA := pickCodec(sd.Codecs[0], codecs)
-	b.mu.Lock()
-	b.codec, b.remote = sd.Codecs[0], sd
-	b.mu.Unlock()
-	b.ep.SetRemote(sd.Addr, sd.Codecs[0], sd.DTMFType)
-	a.mu.Lock()
-	a.codec = codecA
-	a.mu.Unlock()
-	a.ep.SetRemote(a.remote.Addr, codecA, a.remote.DTMFType)
-	if err := c.connect(); err != nil {
+	codecA, err := c.applyCalleeSDP(sd, codecs)
+	if err != nil {
 		c.log.Error("bridge failed", "error", err)
 		b.bye()
 		c.respondCaller(dsess, sip.StatusServiceUnavailable, "Service Unavailable")

@@ -28,7 +28,7 @@ type Store interface {
 
 // Server is the HTTP handler.
 type Server struct {
-	mux   *http.ServeMux
+	mux   *routeMux
 	st    Store
 	auth  *auth.Service
 	calls *call.Manager
@@ -38,8 +38,9 @@ type Server struct {
 
 // New builds the routes.
 func New(st Store, authn *auth.Service, calls *call.Manager, bus *events.Bus, log *slog.Logger) *Server {
-	s := &Server{mux: http.NewServeMux(), st: st, auth: authn, calls: calls, bus: bus, log: log.With("component", "api")}
+	s := &Server{mux: &routeMux{ServeMux: http.NewServeMux()}, st: st, auth: authn, calls: calls, bus: bus, log: log.With("component", "api")}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /api/openapi.json", serveOpenAPI)
 	s.mux.HandleFunc("POST /api/login", s.login)
 	s.mux.HandleFunc("POST /api/logout", s.authed(s.logout))
 	s.mux.HandleFunc("GET /api/me", s.authed(s.me))
@@ -57,6 +58,22 @@ func New(st Store, authn *auth.Service, calls *call.Manager, bus *events.Bus, lo
 	})
 	return s
 }
+
+// routeMux records the patterns it serves, so a test can hold the OpenAPI
+// document to the routes that really exist.
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+// HandleFunc registers h for pattern and remembers the pattern.
+func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.HandleFunc(pattern, h)
+}
+
+// Routes lists the registered "METHOD /path" patterns.
+func (s *Server) Routes() []string { return append([]string(nil), s.mux.patterns...) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }

@@ -24,6 +24,7 @@ type Store interface {
 	CDRs(ctx context.Context, limit int) ([]store.CDR, error)
 	AuthTokens(ctx context.Context, userID int64, kind store.TokenKind) ([]store.AuthToken, error)
 	DeleteUserAuthToken(ctx context.Context, userID, id int64) error
+	AdminStore // configuration CRUD: admin.go
 }
 
 // Server is the HTTP handler.
@@ -34,11 +35,14 @@ type Server struct {
 	calls *call.Manager
 	bus   *events.Bus
 	log   *slog.Logger
+	adm   *adminState // configuration API: admin.go
 }
 
-// New builds the routes.
-func New(st Store, authn *auth.Service, calls *call.Manager, bus *events.Bus, log *slog.Logger) *Server {
+// New builds the routes. opts (at most one) carries the realm and country
+// code the configuration API writes extensions and DIDs with.
+func New(st Store, authn *auth.Service, calls *call.Manager, bus *events.Bus, log *slog.Logger, opts Options) *Server {
 	s := &Server{mux: &routeMux{ServeMux: http.NewServeMux()}, st: st, auth: authn, calls: calls, bus: bus, log: log.With("component", "api")}
+	s.adm = newAdminState(opts)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /api/openapi.json", serveOpenAPI)
 	s.mux.HandleFunc("POST /api/login", s.login)
@@ -53,6 +57,30 @@ func New(st Store, authn *auth.Service, calls *call.Manager, bus *events.Bus, lo
 	s.mux.HandleFunc("POST /api/calls/{id}/hangup", s.authed(s.hangupCall))
 	s.mux.HandleFunc("GET /api/cdrs", s.authed(s.listCDRs))
 	s.mux.HandleFunc("GET /api/events", s.authed(s.streamEvents))
+	s.mux.HandleFunc("GET /api/users", s.adminOnly(s.listUsers))
+	s.mux.HandleFunc("POST /api/users", s.adminOnly(s.createUser))
+	s.mux.HandleFunc("GET /api/users/{id}", s.adminOnly(s.getUser))
+	s.mux.HandleFunc("PATCH /api/users/{id}", s.adminOnly(s.updateUser))
+	s.mux.HandleFunc("DELETE /api/users/{id}", s.adminOnly(s.deleteUser))
+	s.mux.HandleFunc("GET /api/extensions", s.adminOnly(s.listExtensions))
+	s.mux.HandleFunc("POST /api/extensions", s.adminOnly(s.createExtension))
+	s.mux.HandleFunc("GET /api/extensions/{number}", s.adminOnly(s.getExtension))
+	s.mux.HandleFunc("PATCH /api/extensions/{number}", s.adminOnly(s.updateExtension))
+	s.mux.HandleFunc("DELETE /api/extensions/{number}", s.adminOnly(s.deleteExtension))
+	s.mux.HandleFunc("GET /api/trunks", s.adminOnly(s.listTrunks))
+	s.mux.HandleFunc("POST /api/trunks", s.adminOnly(s.createTrunk))
+	s.mux.HandleFunc("GET /api/trunks/{id}", s.adminOnly(s.getTrunk))
+	s.mux.HandleFunc("PATCH /api/trunks/{id}", s.adminOnly(s.updateTrunk))
+	s.mux.HandleFunc("DELETE /api/trunks/{id}", s.adminOnly(s.deleteTrunk))
+	s.mux.HandleFunc("GET /api/dids", s.adminOnly(s.listDIDs))
+	s.mux.HandleFunc("POST /api/dids", s.adminOnly(s.createDID))
+	s.mux.HandleFunc("GET /api/dids/{number}", s.adminOnly(s.getDID))
+	s.mux.HandleFunc("DELETE /api/dids/{number}", s.adminOnly(s.deleteDID))
+	s.mux.HandleFunc("GET /api/queues", s.adminOnly(s.listQueues))
+	s.mux.HandleFunc("POST /api/queues", s.adminOnly(s.createQueue))
+	s.mux.HandleFunc("GET /api/queues/{number}", s.adminOnly(s.getQueue))
+	s.mux.HandleFunc("PATCH /api/queues/{number}", s.adminOnly(s.updateQueue))
+	s.mux.HandleFunc("DELETE /api/queues/{number}", s.adminOnly(s.deleteQueue))
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API route")
 	})

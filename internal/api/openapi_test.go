@@ -31,7 +31,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			documented = append(documented, strings.ToUpper(method)+" "+path)
 		}
 	}
-	s := New(nil, nil, nil, nil, slog.New(slog.DiscardHandler))
+	s := New(nil, nil, nil, nil, slog.New(slog.DiscardHandler), Options{})
 	var registered []string
 	for _, p := range s.Routes() {
 		if strings.Contains(p, " ") { // the method-less catch-all is not an API route
@@ -53,7 +53,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 }
 
 func TestOpenAPIServed(t *testing.T) {
-	s := New(nil, nil, nil, nil, slog.New(slog.DiscardHandler))
+	s := New(nil, nil, nil, nil, slog.New(slog.DiscardHandler), Options{})
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/api/openapi.json")

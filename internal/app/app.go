@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/events"
 	"github.com/switchboard/switchboard/internal/media"
+	"github.com/switchboard/switchboard/internal/metrics"
 	"github.com/switchboard/switchboard/internal/registrar"
 	"github.com/switchboard/switchboard/internal/sipserver"
 	"github.com/switchboard/switchboard/internal/store"
@@ -38,6 +39,7 @@ type App struct {
 	sip    *sipserver.Server
 	reg    *registrar.Registrar
 	Calls  *call.Manager
+	metric *metrics.Exporter
 	http   *http.Server
 	httpLn net.Listener
 	stop   chan struct{} // stops the app's own periodic work
@@ -121,8 +123,19 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	authn := auth.New(auth.Config{Logger: log}, st)
 	a.stop = make(chan struct{})
 	go purgeSessions(authn, a.stop)
+	a.metric, err = metrics.NewExporter(metrics.Sources{Calls: a.Calls, Registrar: a.reg, Media: a.media,
+		Events: a.Events, Version: Version, Logger: log})
+	if err != nil {
+		return a, fmt.Errorf("metrics: %w", err)
+	}
+	// /metrics sits beside the API rather than in it: it answers loopback
+	// clients only, with no login (internal/metrics).
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", a.metric)
+	mux.Handle("/", api.New(st, authn, a.Calls, a.Events, log,
+		api.Options{Realm: cfg.SIP.Realm, CountryCode: cfg.Numbers.CountryCode}))
 	a.http = &http.Server{
-		Handler:           api.New(st, authn, a.Calls, a.Events, log),
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
@@ -178,7 +191,7 @@ func (a *App) HTTPAddr() string {
 	return a.httpLn.Addr().String()
 }
 
-// Shutdown stops in reverse order: HTTP, calls (BYE, CDRs flushed), SIP,
+// Shutdown stops in reverse order: HTTP, metrics, calls (BYE, CDRs flushed), SIP,
 // registrar (bindings flushed), media, database.
 func (a *App) Shutdown(ctx context.Context) {
 	if a.stop != nil {
@@ -189,6 +202,9 @@ func (a *App) Shutdown(ctx context.Context) {
 		sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		_ = a.http.Shutdown(sctx)
 		cancel()
+	}
+	if a.metric != nil {
+		a.metric.Close()
 	}
 	if a.Calls != nil {
 		a.Calls.Close()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/switchboard/switchboard/internal/registrar"
 	"github.com/switchboard/switchboard/internal/store"
 )
 
@@ -142,7 +143,7 @@ func createPerson(ctx context.Context, st *store.Store, p person, realm string) 
 	if err != nil {
 		return fmt.Errorf("demo seed: %w", err)
 	}
-	ha1, ha1SHA256 := digestHA1(p.ext, realm, sipPassword(p.ext))
+	ha1, ha1SHA256 := registrar.Secrets(p.ext, realm, sipPassword(p.ext))
 	_, err = st.CreateExtension(ctx, store.Extension{
 		Number:      p.ext,
 		UserID:      u.ID,

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard/switchboard/internal/registrar"
 	"github.com/switchboard/switchboard/internal/store"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -136,10 +137,10 @@ func TestSeedCredentials(t *testing.T) {
 	st := seeded(t, Options{Realm: realm})
 
 	// Known values for 1001 in realm "switchboard", computed independently.
-	md5Hex, shaHex := digestHA1("1001", "switchboard", "demo-1001")
+	md5Hex, shaHex := registrar.Secrets("1001", "switchboard", "demo-1001")
 	if md5Hex != "488c4f3b0dc0f6f9f774d2c6566c296d" ||
 		shaHex != "3a4cd171c3f59d9fabf3974374d4aea088bfa1a8a994f70b42ab352b46f4804e" {
-		t.Errorf("digestHA1 = %s, %s", md5Hex, shaHex)
+		t.Errorf("registrar.Secrets = %s, %s", md5Hex, shaHex)
 	}
 
 	roles := map[string]store.Role{"1009": store.RoleOperator, "1010": store.RoleSupervisor, "1001": store.RoleAgent, "1008": store.RoleAgent}

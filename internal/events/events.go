@@ -93,6 +93,13 @@ func (b *Bus) Seq() uint64 {
 	return b.seq
 }
 
+// Subscribers returns how many subscriptions are open (for metrics).
+func (b *Bus) Subscribers() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.subs)
+}
+
 // Subscribe returns a subscription with a queue of queueSize events. When
 // since > 0, events after since still in the history are queued first; if
 // some are gone, it returns ErrTooOld (subscribe with since = 0 after taking

@@ -138,8 +138,18 @@ func ExpectedResponse(c Credentials, method, ha1 string) (string, error) {
 
 // HA1 returns hex(MD5(username:realm:password)), the stored digest secret.
 func HA1(username, realm, password string) string {
-	d := md5.Sum([]byte(username + ":" + realm + ":" + password))
-	return hex.EncodeToString(d[:])
+	md5Hex, _ := Secrets(username, realm, password)
+	return md5Hex
+}
+
+// Secrets returns HA1 = H(username ":" realm ":" password) with MD5
+// (RFC 2617 §3.2.2.2) and SHA-256 (RFC 7616 §3.4.2), hex-encoded: what an
+// extension stores instead of its SIP password.
+func Secrets(username, realm, password string) (md5Hex, sha256Hex string) {
+	a1 := username + ":" + realm + ":" + password
+	m := md5.Sum([]byte(a1))
+	sh := sha256.Sum256([]byte(a1))
+	return hex.EncodeToString(m[:]), hex.EncodeToString(sh[:])
 }
 
 // nonces issues and checks stateless nonces: a timestamp and a MAC over it

@@ -138,3 +138,15 @@ func FuzzParseCredentials(f *testing.F) {
 		_, _ = ExpectedResponse(c, "REGISTER", "00")
 	})
 }
+
+func TestSecretsKnownValues(t *testing.T) {
+	// Computed independently (printf '1001:switchboard:demo-1001' | md5sum / sha256sum).
+	md5Hex, shaHex := Secrets("1001", "switchboard", "demo-1001")
+	if md5Hex != "488c4f3b0dc0f6f9f774d2c6566c296d" ||
+		shaHex != "3a4cd171c3f59d9fabf3974374d4aea088bfa1a8a994f70b42ab352b46f4804e" {
+		t.Fatalf("Secrets = %s, %s", md5Hex, shaHex)
+	}
+	if HA1("1001", "switchboard", "demo-1001") != md5Hex {
+		t.Fatal("HA1 disagrees with Secrets")
+	}
+}

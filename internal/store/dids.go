@@ -110,3 +110,16 @@ func isE164(n string) bool {
 	}
 	return true
 }
+
+// DeleteDID deletes the DID with the given E.164 number; ErrNotFound when
+// there is none.
+func (s *Store) DeleteDID(ctx context.Context, number string) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM dids WHERE number = ?`, number)
+	if err != nil {
+		return fmt.Errorf("delete did %s: %w", number, mapErr(err))
+	}
+	if err := affectedOne(res); err != nil {
+		return fmt.Errorf("delete did %s: %w", number, err)
+	}
+	return nil
+}

@@ -47,6 +47,11 @@ var ErrConflict = errors.New("already exists")
 // API layer can answer 400 rather than 500.
 var ErrInvalid = errors.New("invalid")
 
+// ErrInUse is returned when a row cannot be deleted because another one
+// still refers to it (a DID routed to an extension, queue or trunk), so
+// deleting it would silently break routing.
+var ErrInUse = errors.New("in use")
+
 // memoryPath is SQLite's name for a private in-memory database.
 const memoryPath = ":memory:"
 

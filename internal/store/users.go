@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -93,4 +94,81 @@ func scanUser(sc scanner) (User, error) {
 	u.Role = Role(role)
 	u.CreatedAt = time.UnixMilli(created).UTC()
 	return u, nil
+}
+
+// Users lists all users ordered by ID.
+func (s *Store) Users(ctx context.Context) ([]User, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var us []User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		us = append(us, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return us, nil
+}
+
+// UpdateUser changes the user with the given ID in one transaction: fn
+// receives the stored user and edits it; its display name, role and
+// password hash are then written back (ID, username and creation time do
+// not change). An error from fn aborts the update and is returned wrapped.
+// ErrNotFound when there is no such user, ErrInvalid on an unknown role.
+func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*User) error) (User, error) {
+	var u User
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+		if err != nil {
+			return mapErr(err)
+		}
+		orig := u
+		if err := fn(&u); err != nil {
+			return err
+		}
+		u.ID, u.Username, u.CreatedAt = orig.ID, orig.Username, orig.CreatedAt
+		if !u.Role.Valid() {
+			return fmt.Errorf("role %q: %w", u.Role, ErrInvalid)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE users SET display_name = ?, role = ?, password_hash = ? WHERE id = ?`,
+			u.DisplayName, string(u.Role), u.PasswordHash, id)
+		return mapErr(err)
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("update user %d: %w", id, err)
+	}
+	return u, nil
+}
+
+// DeleteUser deletes a user; ErrNotFound when there is none. The user's
+// sessions and API tokens go with it; extensions it owned stay, unowned.
+func (s *Store) DeleteUser(ctx context.Context, id int64) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("delete user %d: %w", id, mapErr(err))
+	}
+	if err := affectedOne(res); err != nil {
+		return fmt.Errorf("delete user %d: %w", id, err)
+	}
+	return nil
+}
+
+// affectedOne returns ErrNotFound when res changed no row.
+func affectedOne(res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
 }

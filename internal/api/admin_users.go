@@ -1,0 +1,195 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/switchboard/switchboard/internal/auth"
+	"github.com/switchboard/switchboard/internal/store"
+)
+
+// Console users: GET/POST /api/users, GET/PATCH/DELETE /api/users/{id}.
+// Admin only. Password hashes never leave the server.
+
+// usernamePattern: what a person types at the login prompt, without
+// spaces or anything that needs escaping in a log line.
+var usernamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
+
+// Console passwords are at least 8 characters and at most 72 bytes:
+// bcrypt reads no more than 72 bytes and refuses longer input rather than
+// silently ignoring the rest.
+const (
+	passwordMin      = 8
+	passwordMaxBytes = 72
+)
+
+// adminUserView is a user as the configuration API shows it.
+type adminUserView struct {
+	userView
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func newAdminUserView(u store.User) adminUserView {
+	return adminUserView{userView: newUserView(u), CreatedAt: u.CreatedAt}
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	us, err := s.st.Users(r.Context())
+	if err != nil {
+		s.storeError(w, "user", "list users", err)
+		return
+	}
+	out := make([]adminUserView, len(us))
+	for i, u := range us {
+		out[i] = newAdminUserView(u)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	u, err := s.st.UserByID(r.Context(), id)
+	if err != nil {
+		s.storeError(w, "user", "read the user", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newAdminUserView(u))
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	var body struct {
+		Username    string     `json:"username"`
+		DisplayName string     `json:"display_name"`
+		Role        store.Role `json:"role"`
+		Password    string     `json:"password"`
+	}
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	if !usernamePattern.MatchString(body.Username) {
+		writeFieldError(w, invalidField("username", "must be 1 to 64 letters, digits or . _ @ -, starting with a letter or digit"))
+		return
+	}
+	if fe := checkText("display_name", body.DisplayName, 0, 128); fe != nil {
+		writeFieldError(w, fe)
+		return
+	}
+	if !body.Role.Valid() {
+		writeFieldError(w, invalidField("role", "must be admin, supervisor, operator or agent"))
+		return
+	}
+	hash, fe := hashConsolePassword(body.Password)
+	if fe != nil {
+		writeFieldError(w, fe)
+		return
+	}
+	u, err := s.st.CreateUser(r.Context(), store.User{Username: body.Username, DisplayName: body.DisplayName,
+		Role: body.Role, PasswordHash: hash})
+	if err != nil {
+		s.storeError(w, "user", "create the user", err)
+		return
+	}
+	s.log.Info("user created", "user_id", u.ID, "username", u.Username, "role", u.Role, "by", p.User.Username)
+	writeJSON(w, http.StatusCreated, newAdminUserView(u))
+}
+
+// updateUser changes display_name, role and password, each when present.
+// An admin cannot demote themselves (409 cannot_demote_self).
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var body struct {
+		DisplayName *string     `json:"display_name"`
+		Role        *store.Role `json:"role"`
+		Password    *string     `json:"password"`
+	}
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	if body.DisplayName != nil {
+		if fe := checkText("display_name", *body.DisplayName, 0, 128); fe != nil {
+			writeFieldError(w, fe)
+			return
+		}
+	}
+	if body.Role != nil && !body.Role.Valid() {
+		writeFieldError(w, invalidField("role", "must be admin, supervisor, operator or agent"))
+		return
+	}
+	if body.Role != nil && *body.Role != store.RoleAdmin && id == p.User.ID {
+		// Only admins get here: the organisation keeps at least this one.
+		writeError(w, http.StatusConflict, "cannot_demote_self", "you cannot take the admin role from your own account; another admin can")
+		return
+	}
+	var hash string
+	if body.Password != nil {
+		var fe *fieldError
+		if hash, fe = hashConsolePassword(*body.Password); fe != nil {
+			writeFieldError(w, fe)
+			return
+		}
+	}
+	u, err := s.st.UpdateUser(r.Context(), id, func(u *store.User) error {
+		if body.DisplayName != nil {
+			u.DisplayName = *body.DisplayName
+		}
+		if body.Role != nil {
+			u.Role = *body.Role
+		}
+		if body.Password != nil {
+			u.PasswordHash = hash
+		}
+		return nil
+	})
+	if err != nil {
+		s.storeError(w, "user", "update the user", err)
+		return
+	}
+	s.log.Info("user updated", "user_id", u.ID, "role", u.Role, "password_changed", body.Password != nil, "by", p.User.Username)
+	writeJSON(w, http.StatusOK, newAdminUserView(u))
+}
+
+// deleteUser deletes a user with their sessions and tokens; the extensions
+// they owned stay, unowned. An admin cannot delete themselves (409
+// cannot_delete_self).
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	if id == p.User.ID {
+		writeError(w, http.StatusConflict, "cannot_delete_self", "you cannot delete your own account; another admin can")
+		return
+	}
+	if err := s.st.DeleteUser(r.Context(), id); err != nil {
+		s.storeError(w, "user", "delete the user", err)
+		return
+	}
+	s.log.Info("user deleted", "user_id", id, "by", p.User.Username)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// hashConsolePassword checks a console password's length and hashes it
+// with bcrypt at the default cost.
+func hashConsolePassword(password string) (string, *fieldError) {
+	if !utf8.ValidString(password) || utf8.RuneCountInString(password) < passwordMin || len(password) > passwordMaxBytes {
+		return "", invalidField("password", fmt.Sprintf(
+			"must be at least %d characters and at most %d bytes in UTF-8 (bcrypt's limit)", passwordMin, passwordMaxBytes))
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		// Only a length bcrypt refuses, which the check above rules out.
+		return "", invalidField("password", err.Error())
+	}
+	return string(h), nil
+}

@@ -1,0 +1,73 @@
+package e2e
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestOutboundTrunkDigestAuth: a carrier that challenges (401) gets the
+// trunk's credentials, set through the admin API, and the call goes
+// through; with a wrong password the carrier refuses and the caller gets
+// the failure.
+func TestOutboundTrunkDigestAuth(t *testing.T) {
+	requireTool(t, "sipp")
+	for _, tt := range []struct {
+		name     string
+		password string
+		wantOK   bool
+	}{
+		{"right password", "trunk-secret-9", true},
+		{"wrong password", "not-the-secret", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			carrierPort := freePort(t)
+			uas := startSipp(t, 60*time.Second, "", "-sf", sippScenario(t, "uas_carrier_auth.xml"),
+				"-i", "127.0.0.1", "-p", strconv.Itoa(carrierPort), "-rtp_echo", "-m", "1", "-timeout", "50s")
+			waitSippBound(t, carrierPort, uas)
+			s := startServer(t, serverOpts{carrier: fmt.Sprintf("127.0.0.1:%d", carrierPort)})
+
+			code, body := s.as(t, "admin", "GET", "/api/trunks", "")
+			if code != 200 {
+				t.Fatalf("GET /api/trunks: %d", code)
+			}
+			var id string
+			for _, tr := range body["trunks"].([]any) {
+				if m := tr.(map[string]any); m["name"] == "demo-carrier" {
+					id = fmt.Sprint(m["id"])
+				}
+			}
+			patch := fmt.Sprintf(`{"username":"sb-trunk","password":%q}`, tt.password)
+			if code, body := s.as(t, "admin", "PATCH", "/api/trunks/"+id, patch); code != 200 || body["has_password"] != true {
+				t.Fatalf("set trunk credentials: %d %v", code, body)
+			}
+			if code, body := s.as(t, "admin", "GET", "/api/trunks/"+id, ""); strings.Contains(fmt.Sprint(body), tt.password) || code != 200 {
+				t.Fatalf("trunk password is readable back: %v", body)
+			}
+
+			anna := phone(t, s, "1001", 1000, "udp")
+			call, err := anna.Dial(ctxFor(t, 15*time.Second), "0612345678")
+			if !tt.wantOK {
+				if err == nil {
+					t.Fatal("call with a wrong trunk password was answered")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("dial through the authenticating carrier: %v\n%s", err, uas.report())
+			}
+			hears(t, call, 1000, "anna (echoed by the carrier)")
+			call.Hangup(ctxFor(t, 5*time.Second))
+			select {
+			case <-uas.done:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("carrier got no BYE:\n%s", uas.report())
+			}
+			if uas.code != 0 {
+				t.Fatalf("carrier scenario failed:\n%s", uas.report())
+			}
+		})
+	}
+}

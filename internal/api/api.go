@@ -21,7 +21,7 @@ import (
 
 // Store is what the API reads.
 type Store interface {
-	CDRs(ctx context.Context, limit int) ([]store.CDR, error)
+	FindCDRs(ctx context.Context, f store.CDRFilter) ([]store.CDR, error)
 	AuthTokens(ctx context.Context, userID int64, kind store.TokenKind) ([]store.AuthToken, error)
 	DeleteUserAuthToken(ctx context.Context, userID, id int64) error
 	AdminStore // configuration CRUD: admin.go

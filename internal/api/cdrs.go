@@ -1,8 +1,10 @@
 package api
 
 import (
+	"encoding/csv"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/auth"
@@ -45,17 +47,43 @@ func ownsCDR(p auth.Principal, c store.CDR) bool {
 	return p.HasExtension(c.From) || p.HasExtension(c.AnsweredBy) || c.Target == "extension:"+c.To && p.HasExtension(c.To)
 }
 
+// listCDRs serves CDRs, newest first, filtered by ?since=&until= (RFC 3339),
+// ?extension=, ?queue= and ?limit=, as JSON or, with ?format=csv, as a
+// CSV download. Without cdrs.view_all only one's own calls are returned.
 func (s *Server) listCDRs(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
+	q := r.URL.Query()
+	f := store.CDRFilter{Limit: 100, Extension: q.Get("extension"), Queue: q.Get("queue")}
+	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 10000 {
 			writeError(w, http.StatusBadRequest, "invalid_limit", "limit must be 1..10000")
 			return
 		}
-		limit = n
+		f.Limit = n
 	}
-	cdrs, err := s.st.CDRs(r.Context(), limit)
+	for _, tp := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := q.Get(tp.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, "invalid_"+tp.name, tp.name+" must be an RFC 3339 time, e.g. 2026-11-21T09:00:00Z")
+				return
+			}
+			*tp.dst = t
+		}
+	}
+	format := q.Get("format")
+	if format != "" && format != "json" && format != "csv" {
+		writeError(w, http.StatusBadRequest, "invalid_format", "format must be json or csv")
+		return
+	}
+	if !p.Can(auth.CDRsViewAll) && f.Extension != "" && !p.HasExtension(f.Extension) {
+		forbidden(w, auth.CDRsViewAll)
+		return
+	}
+	cdrs, err := s.st.FindCDRs(r.Context(), f)
 	if err != nil {
 		s.log.Error("list cdrs", "error", err)
 		writeError(w, http.StatusInternalServerError, "internal", "could not read CDRs")
@@ -67,5 +95,61 @@ func (s *Server) listCDRs(w http.ResponseWriter, r *http.Request, p auth.Princip
 			out = append(out, newCDRView(c))
 		}
 	}
+	if format == "csv" {
+		writeCDRsCSV(w, out)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"cdrs": out})
+}
+
+// writeCDRsCSV writes a CSV download. Text that reaches us from outside
+// (a caller's display name, a carrier's reason phrase) is defused against
+// spreadsheet formula injection: a cell starting with = + - @ or a control
+// character gets a leading apostrophe, except plain numbers like +3120….
+func writeCDRsCSV(w http.ResponseWriter, cdrs []cdrView) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="cdrs.csv"`)
+	w.Header().Set("Cache-Control", "no-store")
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"id", "call_id", "direction", "from", "from_name", "to", "target", "trunk", "answered_by",
+		"started_at", "answered_at", "ended_at", "duration_s", "disposition", "sip_code", "hangup_by", "reason"})
+	for _, c := range cdrs {
+		answered, talk := "", ""
+		if c.AnsweredAt != nil {
+			answered = c.AnsweredAt.Format(time.RFC3339)
+			talk = strconv.FormatFloat(c.EndedAt.Sub(*c.AnsweredAt).Seconds(), 'f', 0, 64)
+		}
+		_ = cw.Write([]string{strconv.FormatInt(c.ID, 10), c.CallID, c.Direction, csvSafe(c.From), csvSafe(c.FromName),
+			csvSafe(c.To), c.Target, csvSafe(c.Trunk), c.AnsweredBy, c.StartedAt.Format(time.RFC3339), answered,
+			c.EndedAt.Format(time.RFC3339), talk, c.Disposition, strconv.Itoa(c.SIPCode), c.HangupBy, csvSafe(c.Reason)})
+	}
+	cw.Flush()
+}
+
+func csvSafe(v string) string {
+	if v == "" {
+		return v
+	}
+	if isNumber(v) {
+		return v
+	}
+	switch v[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + v
+	}
+	return v
+}
+
+// isNumber reports whether v is a phone number: an optional + and digits.
+func isNumber(v string) bool {
+	v = strings.TrimPrefix(v, "+")
+	if v == "" {
+		return false
+	}
+	for _, r := range v {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -110,13 +111,46 @@ func cdrArgs(c CDR) []any {
 // CDRs returns the most recent CDRs, newest first, at most limit; limit
 // must be positive.
 func (s *Store) CDRs(ctx context.Context, limit int) ([]CDR, error) {
-	if limit <= 0 {
-		return nil, fmt.Errorf("list cdrs: limit %d: %w", limit, ErrInvalid)
+	return s.FindCDRs(ctx, CDRFilter{Limit: limit})
+}
+
+// CDRFilter selects CDRs. Zero fields do not filter; Limit is required.
+type CDRFilter struct {
+	Since, Until time.Time // started_at in [Since, Until)
+	Extension    string    // calls the extension made, answered or was dialled on
+	Queue        string    // calls routed to the queue
+	Limit        int
+}
+
+// FindCDRs returns the CDRs matching f, newest first.
+func (s *Store) FindCDRs(ctx context.Context, f CDRFilter) ([]CDR, error) {
+	if f.Limit <= 0 {
+		return nil, fmt.Errorf("list cdrs: limit %d: %w", f.Limit, ErrInvalid)
 	}
-	rows, err := s.r.QueryContext(ctx, `
-		SELECT id, call_id, direction, from_number, from_name, to_number, target, trunk, answered_by,
-			started_at, answered_at, ended_at, disposition, sip_code, hangup_by, reason
-		FROM cdrs ORDER BY started_at DESC, id DESC LIMIT ?`, limit)
+	var (
+		where []string
+		args  []any
+	)
+	if !f.Since.IsZero() {
+		where, args = append(where, "started_at >= ?"), append(args, f.Since.UnixMilli())
+	}
+	if !f.Until.IsZero() {
+		where, args = append(where, "started_at < ?"), append(args, f.Until.UnixMilli())
+	}
+	if f.Extension != "" {
+		where = append(where, "(from_number = ? OR answered_by = ? OR target = ?)")
+		args = append(args, f.Extension, f.Extension, "extension:"+f.Extension)
+	}
+	if f.Queue != "" {
+		where, args = append(where, "target = ?"), append(args, "queue:"+f.Queue)
+	}
+	q := `SELECT id, call_id, direction, from_number, from_name, to_number, target, trunk, answered_by,
+			started_at, answered_at, ended_at, disposition, sip_code, hangup_by, reason FROM cdrs`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY started_at DESC, id DESC LIMIT ?"
+	rows, err := s.r.QueryContext(ctx, q, append(args, f.Limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list cdrs: %w", err)
 	}

@@ -131,3 +131,51 @@ func BenchmarkInsertCDRs100(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100)/1000, "µs/cdr")
 }
+
+func TestFindCDRs(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	t0 := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	batch := []CDR{
+		{CallID: "a", StartedAt: t0, From: "1001", To: "1002", Target: "extension:1002", AnsweredBy: "1002"},
+		{CallID: "b", StartedAt: t0.Add(time.Hour), From: "+31612345678", To: "+31201230001", Target: "queue:8000", AnsweredBy: "1003"},
+		{CallID: "c", StartedAt: t0.Add(2 * time.Hour), From: "1004", To: "0612345678", Target: "trunk:demo-carrier"},
+		{CallID: "d", StartedAt: t0.Add(3 * time.Hour), From: "+31699999999", To: "+31201231002", Target: "extension:1002"},
+	}
+	if err := s.InsertCDRs(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		f    CDRFilter
+		want string
+	}{
+		{"all, newest first", CDRFilter{Limit: 10}, "dcba"},
+		{"limit", CDRFilter{Limit: 2}, "dc"},
+		{"since", CDRFilter{Since: t0.Add(time.Hour), Limit: 10}, "dcb"},
+		{"until is exclusive", CDRFilter{Until: t0.Add(time.Hour), Limit: 10}, "a"},
+		{"window", CDRFilter{Since: t0.Add(30 * time.Minute), Until: t0.Add(150 * time.Minute), Limit: 10}, "cb"},
+		{"extension as caller, answerer or target", CDRFilter{Extension: "1002", Limit: 10}, "da"},
+		{"extension answering a queue call", CDRFilter{Extension: "1003", Limit: 10}, "b"},
+		{"queue", CDRFilter{Queue: "8000", Limit: 10}, "b"},
+		{"combined, nothing", CDRFilter{Queue: "8000", Extension: "1004", Limit: 10}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cs, err := s.FindCDRs(ctx, tt.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			for _, c := range cs {
+				got += c.CallID
+			}
+			if got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if _, err := s.FindCDRs(ctx, CDRFilter{}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("no limit: %v", err)
+	}
+}

@@ -227,3 +227,60 @@ func TestLoginSessionsAndTokens(t *testing.T) {
 		t.Fatalf("locked user: %d, want 429 with Retry-After", resp.StatusCode)
 	}
 }
+
+func TestCDRFiltersAndCSV(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	out, _ := answeredCall(t, s)
+	out.Hangup(ctxFor(t, 5*time.Second))
+	eventually(t, 5*time.Second, func() error {
+		if n := len(s.cdrs(t)); n != 1 {
+			return fmt.Errorf("%d CDRs", n)
+		}
+		return nil
+	})
+	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	past := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	for _, tt := range []struct {
+		user, query string
+		code, n     int
+	}{
+		{"admin", "?extension=1002", 200, 1},
+		{"admin", "?extension=1003", 200, 0},
+		{"admin", "?since=" + past, 200, 1},
+		{"admin", "?since=" + future, 200, 0},
+		{"admin", "?until=" + past, 200, 0},
+		{"admin", "?queue=8000", 200, 0},
+		{"admin", "?since=yesterday", 400, 0},
+		{"admin", "?format=xml", 400, 0},
+		{"1001", "?extension=1001", 200, 1},
+		{"1003", "?extension=1001", 403, 0}, // another agent's history
+		{"1010", "?extension=1001", 200, 1}, // a supervisor may
+	} {
+		code, body := s.as(t, tt.user, "GET", "/api/cdrs"+tt.query, "")
+		if code != tt.code {
+			t.Errorf("%s GET /api/cdrs%s: %d %v, want %d", tt.user, tt.query, code, body, tt.code)
+			continue
+		}
+		if code == 200 && len(body["cdrs"].([]any)) != tt.n {
+			t.Errorf("%s GET /api/cdrs%s: %d CDRs, want %d", tt.user, tt.query, len(body["cdrs"].([]any)), tt.n)
+		}
+	}
+
+	req, _ := http.NewRequest("GET", "http://"+s.HTTPAddr+"/api/cdrs?format=csv", nil)
+	if err := s.authorize(req); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || len(lines) != 2 {
+		t.Fatalf("CSV: %d %s\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), raw)
+	}
+	if !strings.HasPrefix(lines[0], "id,call_id,direction,from,") || !strings.Contains(lines[1], ",1001,") || !strings.Contains(lines[1], ",answered,") {
+		t.Fatalf("CSV content:\n%s", raw)
+	}
+}

@@ -155,6 +155,13 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, p auth.Princ
 		s.storeError(w, "user", "update the user", err)
 		return
 	}
+	if body.Password != nil {
+		// A reset password means the old one may be known: end every
+		// session opened with it (API tokens stay; revoke them separately).
+		if _, err := s.st.DeleteUserSessions(r.Context(), u.ID, 0); err != nil {
+			s.log.Error("ending sessions after a password reset", "user_id", u.ID, "error", err)
+		}
+	}
 	s.log.Info("user updated", "user_id", u.ID, "role", u.Role, "password_changed", body.Password != nil, "by", p.User.Username)
 	writeJSON(w, http.StatusOK, newAdminUserView(u))
 }

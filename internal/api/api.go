@@ -24,6 +24,7 @@ type Store interface {
 	FindCDRs(ctx context.Context, f store.CDRFilter) ([]store.CDR, error)
 	AuthTokens(ctx context.Context, userID int64, kind store.TokenKind) ([]store.AuthToken, error)
 	DeleteUserAuthToken(ctx context.Context, userID, id int64) error
+	DeleteUserSessions(ctx context.Context, userID, keep int64) (int64, error)
 	AdminStore // configuration CRUD: admin.go
 }
 
@@ -51,6 +52,7 @@ func New(st Store, authn *auth.Service, calls *call.Manager, bus *events.Bus, lo
 	s.mux.HandleFunc("GET /api/me/tokens", s.authed(s.listTokens))
 	s.mux.HandleFunc("POST /api/me/tokens", s.authed(s.createToken))
 	s.mux.HandleFunc("DELETE /api/me/tokens/{id}", s.authed(s.deleteToken))
+	s.mux.HandleFunc("PUT /api/me/password", s.authed(s.changePassword))
 	s.mux.HandleFunc("GET /api/calls", s.authed(s.listCalls))
 	s.mux.HandleFunc("POST /api/calls/{id}/hold", s.authed(s.holdCall))
 	s.mux.HandleFunc("POST /api/calls/{id}/resume", s.authed(s.resumeCall))

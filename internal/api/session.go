@@ -192,3 +192,52 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request, p auth.Prin
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// changePassword lets users change their own console password: the current
+// one is checked under the login limits, and every other session of the
+// user ends (the one making the change stays).
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	var body struct {
+		Current string `json:"current_password"`
+		New     string `json:"new_password"`
+	}
+	if !decode(w, r, &body) {
+		return
+	}
+	source, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		source = r.RemoteAddr
+	}
+	if _, err := s.auth.CheckPassword(r.Context(), p.User.Username, body.Current, source); err != nil {
+		switch {
+		case errors.Is(err, auth.ErrRateLimited):
+			w.Header().Set("Retry-After", "900")
+			writeError(w, http.StatusTooManyRequests, "rate_limited", err.Error())
+		case errors.Is(err, auth.ErrBadCredentials):
+			writeError(w, http.StatusForbidden, "wrong_password", "the current password is wrong")
+		default:
+			s.log.Error("change password", "error", err)
+			writeError(w, http.StatusInternalServerError, "internal", "could not check the password")
+		}
+		return
+	}
+	hash, fe := hashConsolePassword(body.New)
+	if fe != nil {
+		fe.field = "new_password"
+		writeFieldError(w, fe)
+		return
+	}
+	if _, err := s.st.UpdateUser(r.Context(), p.User.ID, func(u *store.User) error {
+		u.PasswordHash = hash
+		return nil
+	}); err != nil {
+		s.log.Error("change password", "error", err)
+		writeError(w, http.StatusInternalServerError, "internal", "could not change the password")
+		return
+	}
+	if _, err := s.st.DeleteUserSessions(r.Context(), p.User.ID, p.TokenID); err != nil {
+		s.log.Error("ending other sessions", "user_id", p.User.ID, "error", err)
+	}
+	s.log.Info("password changed", "user", p.User.Username)
+	w.WriteHeader(http.StatusNoContent)
+}

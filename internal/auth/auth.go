@@ -124,30 +124,11 @@ type Session struct {
 // session. Failures are counted per username and per source; past either
 // limit it returns ErrRateLimited without checking the password.
 func (s *Service) Login(ctx context.Context, username, password, source string) (Session, error) {
-	if len(username) > 128 || len(password) > 256 {
-		return Session{}, ErrBadCredentials
+	u, err := s.CheckPassword(ctx, username, password, source)
+	if err != nil {
+		return Session{}, err
 	}
 	now := s.now()
-	userKey := strings.ToLower(username)
-	if s.users.count(userKey, now) >= s.cfg.UserFailures || s.sources.count(source, now) >= s.cfg.SourceFailures {
-		s.log.Warn("login refused: rate limited", "user", username, "source", source)
-		return Session{}, ErrRateLimited
-	}
-	u, err := s.st.UserByUsername(ctx, username)
-	hash := []byte(u.PasswordHash)
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			return Session{}, fmt.Errorf("login: %w", err)
-		}
-		hash = dummyHash()
-	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || err != nil {
-		s.users.add(userKey, now)
-		s.sources.add(source, now)
-		s.log.Info("login failed", "user", username, "source", source)
-		return Session{}, ErrBadCredentials
-	}
-	s.users.reset(userKey)
 	token, hashHex, err := newSecret()
 	if err != nil {
 		return Session{}, err
@@ -159,6 +140,37 @@ func (s *Service) Login(ctx context.Context, username, password, source string) 
 	}
 	s.log.Info("login", "user", u.Username, "source", source)
 	return Session{Token: token, ExpiresAt: exp, User: u}, nil
+}
+
+// CheckPassword verifies a user's password under the same failure limits
+// as Login (a stolen session must not become a password oracle), without
+// opening a session.
+func (s *Service) CheckPassword(ctx context.Context, username, password, source string) (store.User, error) {
+	if len(username) > 128 || len(password) > 256 {
+		return store.User{}, ErrBadCredentials
+	}
+	now := s.now()
+	userKey := strings.ToLower(username)
+	if s.users.count(userKey, now) >= s.cfg.UserFailures || s.sources.count(source, now) >= s.cfg.SourceFailures {
+		s.log.Warn("login refused: rate limited", "user", username, "source", source)
+		return store.User{}, ErrRateLimited
+	}
+	u, err := s.st.UserByUsername(ctx, username)
+	hash := []byte(u.PasswordHash)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			return store.User{}, fmt.Errorf("check password: %w", err)
+		}
+		hash = dummyHash()
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || err != nil {
+		s.users.add(userKey, now)
+		s.sources.add(source, now)
+		s.log.Info("password check failed", "user", username, "source", source)
+		return store.User{}, ErrBadCredentials
+	}
+	s.users.reset(userKey)
+	return u, nil
 }
 
 // CreateAPIToken issues a named, non-expiring API token for a user; the

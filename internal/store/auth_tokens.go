@@ -144,3 +144,14 @@ func (s *Store) DeleteExpiredAuthTokens(ctx context.Context, now time.Time) (int
 	n, _ := res.RowsAffected()
 	return n, nil
 }
+
+// DeleteUserSessions ends a user's login sessions except keep (0 keeps
+// none), e.g. after a password change; API tokens are not touched.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID, keep int64) (int64, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM auth_tokens WHERE user_id = ? AND kind = 'session' AND id != ?`, userID, keep)
+	if err != nil {
+		return 0, fmt.Errorf("end sessions of user %d: %w", userID, mapErr(err))
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}

@@ -284,3 +284,63 @@ func TestCDRFiltersAndCSV(t *testing.T) {
 		t.Fatalf("CSV content:\n%s", raw)
 	}
 }
+
+func TestPasswordChangeEndsOtherSessions(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	other, err := s.login("1006", "demo-1006") // an older session, e.g. another browser
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The session making the change, opened after the other one.
+	body, _ := json.Marshal(map[string]string{"username": "1006", "password": "demo-1006"})
+	resp, err := http.Post("http://"+s.HTTPAddr+"/api/login", "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sess struct {
+		Token string `json:"token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&sess)
+	resp.Body.Close()
+	do := func(tok, method, path, body string) int {
+		req, _ := http.NewRequest(method, "http://"+s.HTTPAddr+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tt := range []struct {
+		body string
+		want int
+	}{
+		{`{"current_password":"wrong","new_password":"a-new-secret-1"}`, 403},
+		{`{"current_password":"demo-1006","new_password":"short"}`, 400},
+		{`{"current_password":"demo-1006"}`, 400},
+	} {
+		if code := do(sess.Token, "PUT", "/api/me/password", tt.body); code != tt.want {
+			t.Errorf("PUT /api/me/password %s: %d, want %d", tt.body, code, tt.want)
+		}
+	}
+	if code := do(other, "GET", "/api/me", ""); code != 200 {
+		t.Fatal("a refused change ended the other session")
+	}
+	if code := do(sess.Token, "PUT", "/api/me/password", `{"current_password":"demo-1006","new_password":"a-new-secret-1"}`); code != 204 {
+		t.Fatalf("change: %d", code)
+	}
+	if do(sess.Token, "GET", "/api/me", "") != 200 {
+		t.Error("the session that changed the password was ended")
+	}
+	if do(other, "GET", "/api/me", "") != 401 {
+		t.Error("the other session survived the password change")
+	}
+	s.tokens = nil
+	if _, err := s.login("1006", "demo-1006"); err == nil {
+		t.Error("the old password still logs in")
+	}
+	if _, err := s.login("1006", "a-new-secret-1"); err != nil {
+		t.Errorf("the new password does not log in: %v", err)
+	}
+}

@@ -53,6 +53,8 @@ func New(st Store, authn *auth.Service, calls *call.Manager, bus *events.Bus, lo
 	s.mux.HandleFunc("POST /api/me/tokens", s.authed(s.createToken))
 	s.mux.HandleFunc("DELETE /api/me/tokens/{id}", s.authed(s.deleteToken))
 	s.mux.HandleFunc("PUT /api/me/password", s.authed(s.changePassword))
+	s.mux.HandleFunc("GET /api/me/calls", s.authed(s.myCalls))
+	s.mux.HandleFunc("GET /api/me/cdrs", s.authed(s.myCDRs))
 	s.mux.HandleFunc("GET /api/calls", s.authed(s.listCalls))
 	s.mux.HandleFunc("POST /api/calls/{id}/hold", s.authed(s.holdCall))
 	s.mux.HandleFunc("POST /api/calls/{id}/resume", s.authed(s.resumeCall))

@@ -25,10 +25,20 @@ func ownsCall(p auth.Principal, c call.Info) bool {
 }
 
 func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	all := s.calls.Calls()
-	out := all[:0:0]
-	for _, c := range all {
-		if p.Can(auth.CallsViewAll) || ownsCall(p, c) {
+	s.writeCalls(w, p, p.Can(auth.CallsViewAll))
+}
+
+// myCalls is the self-service mirror: only the principal's own calls,
+// whatever the role (an admin's desk view).
+func (s *Server) myCalls(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	s.writeCalls(w, p, false)
+}
+
+func (s *Server) writeCalls(w http.ResponseWriter, p auth.Principal, all bool) {
+	calls := s.calls.Calls()
+	out := calls[:0:0]
+	for _, c := range calls {
+		if all || ownsCall(p, c) {
 			out = append(out, c)
 		}
 	}

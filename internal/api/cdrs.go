@@ -51,6 +51,16 @@ func ownsCDR(p auth.Principal, c store.CDR) bool {
 // ?extension=, ?queue= and ?limit=, as JSON or, with ?format=csv, as a
 // CSV download. Without cdrs.view_all only one's own calls are returned.
 func (s *Server) listCDRs(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	s.writeCDRs(w, r, p, p.Can(auth.CDRsViewAll))
+}
+
+// myCDRs is the self-service mirror: only the principal's own calls'
+// records, with the same filters and formats.
+func (s *Server) myCDRs(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	s.writeCDRs(w, r, p, false)
+}
+
+func (s *Server) writeCDRs(w http.ResponseWriter, r *http.Request, p auth.Principal, all bool) {
 	q := r.URL.Query()
 	f := store.CDRFilter{Limit: 100, Extension: q.Get("extension"), Queue: q.Get("queue")}
 	if v := q.Get("limit"); v != "" {
@@ -79,7 +89,7 @@ func (s *Server) listCDRs(w http.ResponseWriter, r *http.Request, p auth.Princip
 		writeError(w, http.StatusBadRequest, "invalid_format", "format must be json or csv")
 		return
 	}
-	if !p.Can(auth.CDRsViewAll) && f.Extension != "" && !p.HasExtension(f.Extension) {
+	if !all && f.Extension != "" && !p.HasExtension(f.Extension) {
 		forbidden(w, auth.CDRsViewAll)
 		return
 	}
@@ -91,7 +101,7 @@ func (s *Server) listCDRs(w http.ResponseWriter, r *http.Request, p auth.Princip
 	}
 	out := make([]cdrView, 0, len(cdrs))
 	for _, c := range cdrs {
-		if p.Can(auth.CDRsViewAll) || ownsCDR(p, c) {
+		if all || ownsCDR(p, c) {
 			out = append(out, newCDRView(c))
 		}
 	}

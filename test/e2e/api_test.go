@@ -344,3 +344,29 @@ func TestPasswordChangeEndsOtherSessions(t *testing.T) {
 		t.Errorf("the new password does not log in: %v", err)
 	}
 }
+
+func TestSelfServiceMirrors(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	answeredCall(t, s)
+	for _, tt := range []struct {
+		user, path string
+		n          int
+	}{
+		{"admin", "/api/calls", 1},
+		{"admin", "/api/me/calls", 0}, // the admin has no extension in the call
+		{"1001", "/api/me/calls", 1},
+		{"1009", "/api/me/calls", 0}, // the operator sees all calls, but none is theirs
+		{"1009", "/api/calls", 1},
+	} {
+		code, body := s.as(t, tt.user, "GET", tt.path, "")
+		if code != 200 || len(body["calls"].([]any)) != tt.n {
+			t.Errorf("%s GET %s: %d, %v calls, want %d", tt.user, tt.path, code, body["calls"], tt.n)
+		}
+	}
+	if code, _ := s.as(t, "1001", "GET", "/api/me/cdrs?extension=1002", ""); code != 403 {
+		t.Errorf("1001 asking /api/me/cdrs for 1002: %d, want 403", code)
+	}
+	if code, body := s.as(t, "1001", "GET", "/api/me/cdrs", ""); code != 200 || body["cdrs"] == nil {
+		t.Errorf("1001 /api/me/cdrs: %d %v", code, body)
+	}
+}

@@ -85,6 +85,7 @@ func New(st Store, authn *auth.Service, calls *call.Manager, bus *events.Bus, lo
 	s.mux.HandleFunc("GET /api/queues/{number}", s.adminOnly(s.getQueue))
 	s.mux.HandleFunc("PATCH /api/queues/{number}", s.adminOnly(s.updateQueue))
 	s.mux.HandleFunc("DELETE /api/queues/{number}", s.adminOnly(s.deleteQueue))
+	s.registerCADRoutes()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API route")
 	})

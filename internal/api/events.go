@@ -25,6 +25,9 @@ func (s *Server) visible(p auth.Principal, e events.Event) bool {
 	case call.DTMF:
 		c, err := s.calls.Get(d.CallID)
 		return err == nil && ownsCall(p, c.Info())
+	case call.DataChanged:
+		c, err := s.calls.Get(d.CallID)
+		return err == nil && ownsCall(p, c.Info())
 	case registrar.DeviceState:
 		return p.HasExtension(d.Extension)
 	}

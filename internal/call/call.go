@@ -36,6 +36,8 @@ type Call struct {
 
 	cancelRing        context.CancelFunc // stops the fork while ringing
 	cancelledBySystem bool
+
+	cad cadState // call-associated data (cad.go), under mu
 }
 
 // Info is a call as the API and events show it.

@@ -118,6 +118,7 @@ func (m *Manager) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if r.callerID != "" {
 		c.caller.Number = r.callerID
 	}
+	c.initData(ctx)
 	ended = true // from here on the call's end() releases the slot
 	c.setup(req, tx, offer, codecs)
 }

@@ -23,6 +23,7 @@ const (
 	CallHeld         Type = "call_held"
 	CallResumed      Type = "call_resumed"
 	CallEnded        Type = "call_ended"
+	CallDataChanged  Type = "call_data_changed" // call-associated data saved (call.DataChanged)
 	DTMFReceived     Type = "dtmf_received"
 	DeviceRegistered Type = "device_registered"
 	DeviceRemoved    Type = "device_unregistered"

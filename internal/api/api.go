@@ -61,6 +61,7 @@ func New(st Store, authn *auth.Service, calls *call.Manager, bus *events.Bus, lo
 	s.mux.HandleFunc("POST /api/calls/{id}/hangup", s.authed(s.hangupCall))
 	s.mux.HandleFunc("GET /api/cdrs", s.authed(s.listCDRs))
 	s.mux.HandleFunc("GET /api/events", s.authed(s.streamEvents))
+	s.registerWebSocketRoutes()
 	s.mux.HandleFunc("GET /api/users", s.adminOnly(s.listUsers))
 	s.mux.HandleFunc("POST /api/users", s.adminOnly(s.createUser))
 	s.mux.HandleFunc("GET /api/users/{id}", s.adminOnly(s.getUser))

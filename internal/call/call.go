@@ -2,6 +2,7 @@ package call
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -102,11 +103,10 @@ func (c *Call) State() State {
 }
 
 // ErrNotAnswered is returned for media operations on a call not yet answered.
-var ErrNotAnswered = errorString("call is not answered")
+var ErrNotAnswered = errors.New("call is not answered")
 
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
+// ErrBadParty is returned when a party is neither "caller" nor "callee".
+var ErrBadParty = errors.New("party must be caller or callee")
 
 // Hold puts party ("caller" or "callee") on hold from the server side:
 // that party hears music, the other silence. No re-INVITE is needed
@@ -119,7 +119,7 @@ func (c *Call) Hold(party string) error {
 	case "callee":
 		s = sideCallee
 	default:
-		return errorString("party must be caller or callee")
+		return ErrBadParty
 	}
 	return c.setHeld(s)
 }

@@ -130,7 +130,8 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	if exts == nil {
 		exts = []string{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": newUserView(p.User), "extensions": exts})
+	writeJSON(w, http.StatusOK, map[string]any{"user": newUserView(p.User), "extensions": exts,
+		"profile": newProfileView(p.User.Profile)})
 }
 
 type tokenView struct {

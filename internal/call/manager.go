@@ -29,6 +29,9 @@ import (
 // Store is what the call manager reads and writes.
 type Store interface {
 	ExtensionByNumber(ctx context.Context, number string) (store.Extension, error)
+	// UserOfExtension returns the extension's owner, whose profile says
+	// what the extension may dial; store.ErrNotFound when it has none.
+	UserOfExtension(ctx context.Context, number string) (store.User, error)
 	QueueByNumber(ctx context.Context, number string) (store.Queue, error)
 	DIDs(ctx context.Context) ([]store.DID, error)
 	Trunks(ctx context.Context) ([]store.Trunk, error)

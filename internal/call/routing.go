@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -122,6 +123,14 @@ type routeError struct {
 	reason      string
 	disposition store.Disposition
 	err         error
+	// warning, when set, is the text of a Warning header (RFC 3261
+	// §20.43, code 399) telling the caller why.
+	warning string
+	// record asks for a CDR of the refusal (a policy decision someone may
+	// need to account for, unlike a misdial); direction and target go in it.
+	record            bool
+	direction, target string
+	trunk             string
 }
 
 func (e *routeError) Error() string { return fmt.Sprintf("%d %s: %v", e.code, e.reason, e.err) }
@@ -181,6 +190,9 @@ func (m *Manager) routeFromExtension(ctx context.Context, rt *routingTable, call
 		r.direction, r.did = "internal", e164
 		return r, err
 	}
+	if err := m.checkOutdial(ctx, rt, caller, e164); err != nil {
+		return route{}, err
+	}
 	if rt.outbound == nil {
 		return route{}, &routeError{code: sip.StatusServiceUnavailable, reason: "No Route",
 			disposition: store.DispositionFailed, err: errors.New("no outbound trunk configured")}
@@ -190,6 +202,52 @@ func (m *Manager) routeFromExtension(ctx context.Context, rt *routingTable, call
 		callerID = caller.Number
 	}
 	return route{kind: "", target: e164, direction: "outbound", trunk: rt.outbound, callerID: callerID}, nil
+}
+
+// checkOutdial refuses an external call (403, Warning "outdial not
+// permitted") when the profile of the user owning the calling extension
+// does not allow outdial. An extension without a user is not restricted.
+// The other profile flags are not enforced here: keypad dialling and
+// recording control come with call control, and allowed_anis with
+// originate (outbound calls present the extension's DID until then).
+func (m *Manager) checkOutdial(ctx context.Context, rt *routingTable, caller store.Extension, e164 string) error {
+	u, err := m.st.UserOfExtension(ctx, caller.Number)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("profile of extension %s: %w", caller.Number, err)
+	}
+	if u.Profile.CanOutdial {
+		return nil
+	}
+	m.log.Warn("outdial refused: the user's profile does not permit external calls",
+		"extension", caller.Number, "user", u.Username, "user_id", u.ID, "dialled", e164)
+	re := &routeError{code: sip.StatusForbidden, reason: "Forbidden", disposition: store.DispositionRejected,
+		err:     fmt.Errorf("user %s (extension %s) may not call external numbers", u.Username, caller.Number),
+		warning: "outdial not permitted", record: true, direction: "outbound", target: e164}
+	if rt.outbound != nil {
+		re.target, re.trunk = "trunk:"+rt.outbound.Name, rt.outbound.Name
+	}
+	return re
+}
+
+// refuse answers an INVITE that routing refused with re's response and,
+// when re asks for one, writes a CDR of the refusal.
+func (m *Manager) refuse(tx sip.ServerTransaction, req *sip.Request, caller Party, dialled string, re *routeError) {
+	var hdrs []sip.Header
+	if re.warning != "" {
+		hdrs = append(hdrs, sip.NewHeader("Warning", `399 switchboard "`+re.warning+`"`))
+	}
+	m.respond(tx, req, re.code, re.reason, hdrs...)
+	if re.record {
+		now := time.Now()
+		m.cdrs.write(store.CDR{
+			CallID: newID(), Direction: re.direction, From: caller.Number, FromName: caller.Name,
+			To: dialled, Target: re.target, Trunk: re.trunk, StartedAt: now, EndedAt: now,
+			Disposition: re.disposition, SIPCode: re.code, HangupBy: "system", Reason: re.warning,
+		})
+	}
 }
 
 func (m *Manager) routeTarget(ctx context.Context, kind store.TargetKind, target, exclude string) (route, error) {

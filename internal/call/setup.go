@@ -93,7 +93,7 @@ func (m *Manager) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		var re *routeError
 		if errors.As(err, &re) {
 			m.log.Info("call refused", "from", caller.Number, "dialled", dialled, "code", re.code, "why", re.err)
-			m.respond(tx, req, re.code, re.reason)
+			m.refuse(tx, req, caller, dialled, re)
 			return
 		}
 		m.log.Error("routing failed", "dialled", dialled, "error", err)

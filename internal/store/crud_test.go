@@ -84,12 +84,12 @@ func TestUpdateUser(t *testing.T) {
 			}
 			after, _ := f.s.UserByID(ctx, f.agent.ID)
 			if err != nil {
-				if after != before {
+				if !reflect.DeepEqual(after, before) {
 					t.Errorf("a failed update changed the user: %+v, was %+v", after, before)
 				}
 				return
 			}
-			if want := tt.want(before); got != want || after != want {
+			if want := tt.want(before); !reflect.DeepEqual(got, want) || !reflect.DeepEqual(after, want) {
 				t.Errorf("UpdateUser = %+v, stored %+v; want %+v", got, after, want)
 			}
 		})
@@ -100,7 +100,7 @@ func TestUsersAndDeleteUser(t *testing.T) {
 	ctx := context.Background()
 	f := newCRUDFixture(t)
 	us, err := f.s.Users(ctx)
-	if err != nil || len(us) != 2 || us[0] != f.admin || us[1] != f.agent {
+	if err != nil || len(us) != 2 || !reflect.DeepEqual(us[0], f.admin) || !reflect.DeepEqual(us[1], f.agent) {
 		t.Fatalf("Users = %+v, %v", us, err)
 	}
 	if _, err := f.s.CreateAuthToken(ctx, AuthToken{TokenHash: "x", UserID: f.agent.ID, Kind: TokenAPI}); err != nil {

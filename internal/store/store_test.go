@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -272,7 +273,7 @@ func TestReopenPersists(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if got, err := s.UserByUsername(ctx, "anna"); err != nil || got != u {
+	if got, err := s.UserByUsername(ctx, "anna"); err != nil || !reflect.DeepEqual(got, u) {
 		t.Errorf("user after reopen = %+v, %v; want %+v", got, err, u)
 	}
 	if got, err := s.ExtensionByNumber(ctx, "1001"); err != nil || got != e {

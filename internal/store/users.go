@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"regexp"
 	"time"
 )
 
@@ -35,10 +37,79 @@ type User struct {
 	Role         Role
 	PasswordHash string // bcrypt
 	CreatedAt    time.Time
+	Profile      Profile
 }
 
-// CreateUser inserts u and returns it with its ID; ErrConflict on a taken username.
-// A zero CreatedAt is set to now.
+// Profile is what a user may do on the phone beyond what their role lets
+// them do in the console (SPEC X2/O1/T10). It applies to the extensions the
+// user owns; an extension without a user is not restricted.
+type Profile struct {
+	// CanOutdial lets the user's extensions call external numbers through
+	// the outbound trunk. Enforced by the B2BUA: a refused call gets 403.
+	// Internal numbers, queues and the organisation's own DIDs are always
+	// allowed.
+	CanOutdial bool
+	// CanKeypadDial lets the user dial from the console's keypad (click to
+	// call). Stored and shown only: enforced once the console can place
+	// calls (call control, issue 3).
+	CanKeypadDial bool
+	// CanControlRecording lets the user start, pause and stop recordings.
+	// Stored and shown only: enforced once calls are recorded (issue 3).
+	CanControlRecording bool
+	// AllowedANIs are the E.164 numbers the user may present as caller ID;
+	// nil means only the organisation's default (the DID of the extension
+	// dialling). Stored and validated only: outbound calls keep presenting
+	// the extension's DID until the caller ID can be chosen (originate).
+	// At most MaxAllowedANIs, without duplicates.
+	AllowedANIs []string
+}
+
+// MaxAllowedANIs bounds Profile.AllowedANIs.
+const MaxAllowedANIs = 20
+
+// DefaultProfile is the profile of a user nobody restricted, as before
+// profiles existed: outdial and keypad dialling on, recording control off,
+// only the default caller ID.
+func DefaultProfile() Profile {
+	return Profile{CanOutdial: true, CanKeypadDial: true}
+}
+
+// isZero reports whether p is the zero value (all off, AllowedANIs nil).
+func (p Profile) isZero() bool {
+	return !p.CanOutdial && !p.CanKeypadDial && !p.CanControlRecording && p.AllowedANIs == nil
+}
+
+// e164Form is the stored form of a caller ID: '+' and 8 to 15 digits.
+// Normalising what people type (national forms, spaces) is the API's job.
+var e164Form = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
+
+// check validates p and returns the JSON to store for its AllowedANIs.
+func (p Profile) check() (string, error) {
+	if len(p.AllowedANIs) > MaxAllowedANIs {
+		return "", fmt.Errorf("profile: %d allowed ANIs, at most %d: %w", len(p.AllowedANIs), MaxAllowedANIs, ErrInvalid)
+	}
+	if len(p.AllowedANIs) == 0 {
+		return "", nil
+	}
+	seen := make(map[string]bool, len(p.AllowedANIs))
+	for _, a := range p.AllowedANIs {
+		if !e164Form.MatchString(a) {
+			return "", fmt.Errorf("profile: allowed ANI %q is not in E.164 form: %w", a, ErrInvalid)
+		}
+		if seen[a] {
+			return "", fmt.Errorf("profile: allowed ANI %s twice: %w", a, ErrInvalid)
+		}
+		seen[a] = true
+	}
+	b, err := json.Marshal(p.AllowedANIs)
+	return string(b), err
+}
+
+// CreateUser inserts u and returns it with its ID; ErrConflict on a taken
+// username, ErrInvalid on a bad role or profile. A zero CreatedAt is set to
+// now, and a zero Profile (as from a caller that sets none) is stored as
+// DefaultProfile(): to create a user without any of the permissions, create
+// it and then set the profile with UpdateUser.
 func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 	if u.Username == "" {
 		return User{}, fmt.Errorf("create user: empty username: %w", ErrInvalid)
@@ -46,13 +117,23 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 	if !u.Role.Valid() {
 		return User{}, fmt.Errorf("create user %q: role %q: %w", u.Username, u.Role, ErrInvalid)
 	}
+	if u.Profile.isZero() {
+		u.Profile = DefaultProfile()
+	}
+	anis, err := u.Profile.check()
+	if err != nil {
+		return User{}, fmt.Errorf("create user %q: %w", u.Username, err)
+	}
+	u.Profile = readBackProfile(u.Profile)
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = time.Now()
 	}
 	u.CreatedAt = fromMillis(millis(u.CreatedAt)) // as it will read back
 	res, err := s.w.ExecContext(ctx,
-		`INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
-		u.Username, u.DisplayName, string(u.Role), u.PasswordHash, u.CreatedAt.UnixMilli())
+		`INSERT INTO users (username, display_name, role, password_hash, created_at,
+			can_outdial, can_keypad_dial, can_control_recording, allowed_anis) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.Username, u.DisplayName, string(u.Role), u.PasswordHash, u.CreatedAt.UnixMilli(),
+		u.Profile.CanOutdial, u.Profile.CanKeypadDial, u.Profile.CanControlRecording, anis)
 	if err != nil {
 		return User{}, fmt.Errorf("create user %q: %w", u.Username, mapErr(err))
 	}
@@ -80,20 +161,56 @@ func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
 	return u, nil
 }
 
-const userColumns = `id, username, display_name, role, password_hash, created_at`
+// UserOfExtension returns the user who owns the extension with the given
+// number; ErrNotFound when there is no such extension or it has no user.
+func (s *Store) UserOfExtension(ctx context.Context, number string) (User, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumnsU+` FROM users u
+		JOIN extensions e ON e.user_id = u.id WHERE e.number = ?`, number))
+	if err != nil {
+		return User{}, fmt.Errorf("user of extension %s: %w", number, mapErr(err))
+	}
+	return u, nil
+}
+
+// userColumns are what scanUser reads, in its order; userColumnsU the same
+// qualified with the alias u, for joins.
+const (
+	userColumns = `id, username, display_name, role, password_hash, created_at,
+		can_outdial, can_keypad_dial, can_control_recording, allowed_anis`
+	userColumnsU = `u.id, u.username, u.display_name, u.role, u.password_hash, u.created_at,
+		u.can_outdial, u.can_keypad_dial, u.can_control_recording, u.allowed_anis`
+)
 
 func scanUser(sc scanner) (User, error) {
 	var (
 		u       User
 		role    string
 		created int64
+		anis    string
 	)
-	if err := sc.Scan(&u.ID, &u.Username, &u.DisplayName, &role, &u.PasswordHash, &created); err != nil {
+	if err := sc.Scan(&u.ID, &u.Username, &u.DisplayName, &role, &u.PasswordHash, &created,
+		&u.Profile.CanOutdial, &u.Profile.CanKeypadDial, &u.Profile.CanControlRecording, &anis); err != nil {
 		return User{}, err
 	}
 	u.Role = Role(role)
 	u.CreatedAt = time.UnixMilli(created).UTC()
+	if anis != "" {
+		if err := json.Unmarshal([]byte(anis), &u.Profile.AllowedANIs); err != nil {
+			return User{}, fmt.Errorf("user %d: allowed_anis: %w", u.ID, err)
+		}
+	}
+	u.Profile = readBackProfile(u.Profile)
 	return u, nil
+}
+
+// readBackProfile returns p as the store reads it back: no ANIs is nil.
+func readBackProfile(p Profile) Profile {
+	if len(p.AllowedANIs) == 0 {
+		p.AllowedANIs = nil
+	} else {
+		p.AllowedANIs = append([]string(nil), p.AllowedANIs...)
+	}
+	return p
 }
 
 // Users lists all users ordered by ID.
@@ -118,10 +235,12 @@ func (s *Store) Users(ctx context.Context) ([]User, error) {
 }
 
 // UpdateUser changes the user with the given ID in one transaction: fn
-// receives the stored user and edits it; its display name, role and
-// password hash are then written back (ID, username and creation time do
-// not change). An error from fn aborts the update and is returned wrapped.
-// ErrNotFound when there is no such user, ErrInvalid on an unknown role.
+// receives the stored user and edits it; its display name, role, password
+// hash and profile are then written back (ID, username and creation time
+// do not change; a zero Profile is stored as it is, everything off). An
+// error from fn aborts the update and is returned wrapped. ErrNotFound
+// when there is no such user, ErrInvalid on an unknown role or a bad
+// profile.
 func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*User) error) (User, error) {
 	var u User
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
@@ -138,8 +257,15 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*User) error) 
 		if !u.Role.Valid() {
 			return fmt.Errorf("role %q: %w", u.Role, ErrInvalid)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE users SET display_name = ?, role = ?, password_hash = ? WHERE id = ?`,
-			u.DisplayName, string(u.Role), u.PasswordHash, id)
+		anis, err := u.Profile.check()
+		if err != nil {
+			return err
+		}
+		u.Profile = readBackProfile(u.Profile)
+		_, err = tx.ExecContext(ctx, `UPDATE users SET display_name = ?, role = ?, password_hash = ?,
+			can_outdial = ?, can_keypad_dial = ?, can_control_recording = ?, allowed_anis = ? WHERE id = ?`,
+			u.DisplayName, string(u.Role), u.PasswordHash,
+			u.Profile.CanOutdial, u.Profile.CanKeypadDial, u.Profile.CanControlRecording, anis, id)
 		return mapErr(err)
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -47,7 +48,7 @@ func TestUsers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if back != got {
+			if !reflect.DeepEqual(back, got) {
 				t.Errorf("UserByUsername = %+v, want %+v", back, got)
 			}
 		})

@@ -206,8 +206,15 @@ func New(ctx context.Context, cfg Config) (*Phone, error) {
 	if err == nil {
 		// Via sent-by must name our listening socket so responses and
 		// in-dialog requests come back to it.
-		p.cli, err = sipgo.NewClient(p.ua, sipgo.WithClientLogger(p.log),
-			sipgo.WithClientHostname(p.ip.String()), sipgo.WithClientPort(p.port))
+		opts := []sipgo.ClientOption{sipgo.WithClientLogger(p.log),
+			sipgo.WithClientHostname(p.ip.String()), sipgo.WithClientPort(p.port)}
+		if p.pconn != nil {
+			// Requests sipgo builds itself (the ACK to a 2xx, CANCEL) go out
+			// of the listening socket too, like ours (setLaddr): no separate
+			// client socket whose reader could outlive Close.
+			opts = append(opts, sipgo.WithClientConnectionAddr(p.pconn.LocalAddr().String()))
+		}
+		p.cli, err = sipgo.NewClient(p.ua, opts...)
 	}
 	if err != nil {
 		p.closeSockets()
@@ -344,6 +351,10 @@ func (p *Phone) Close() error {
 		p.ua.Close() // terminates transactions, closes client connections
 		p.closeSockets()
 		<-hungUp // with the transactions gone, stragglers return at once
+		// A straggler (a BYE to a phone already gone) may have opened a new
+		// client connection after ua.Close cleared the pool; clearing it
+		// again (idempotent in sipgo) closes that one and its reader.
+		_ = p.ua.TransportLayer().Close()
 		// Calls that slipped in while we were hanging up end here.
 		for _, c := range p.Calls() {
 			c.end(ErrPhoneClosed)

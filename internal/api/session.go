@@ -25,21 +25,8 @@ type handlerWithPrincipal func(http.ResponseWriter, *http.Request, auth.Principa
 // the rest (CSRF).
 func (s *Server) authed(h handlerWithPrincipal) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		token, viaCookie := bearer(r), false
-		if token == "" {
-			if c, err := r.Cookie(sessionCookie); err == nil {
-				token, viaCookie = c.Value, true
-			}
-		}
-		p, err := s.auth.Authenticate(r.Context(), token)
-		if err != nil {
-			if !errors.Is(err, auth.ErrUnauthenticated) {
-				s.log.Error("authenticate", "error", err)
-				writeError(w, http.StatusInternalServerError, "internal", "authentication failed")
-				return
-			}
-			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
-			writeError(w, http.StatusUnauthorized, "unauthenticated", "log in first (POST /api/login) or send a bearer token")
+		p, viaCookie, ok := s.principal(w, r)
+		if !ok {
 			return
 		}
 		if viaCookie && r.Method != http.MethodGet && r.Method != http.MethodHead && !sameOrigin(r) {
@@ -48,6 +35,29 @@ func (s *Server) authed(h handlerWithPrincipal) http.HandlerFunc {
 		}
 		h(w, r, p)
 	}
+}
+
+// principal authenticates r by bearer token or session cookie. When it
+// fails it has answered (401, or 500 if the store failed) and ok is false.
+func (s *Server) principal(w http.ResponseWriter, r *http.Request) (p auth.Principal, viaCookie, ok bool) {
+	token := bearer(r)
+	if token == "" {
+		if c, err := r.Cookie(sessionCookie); err == nil {
+			token, viaCookie = c.Value, true
+		}
+	}
+	p, err := s.auth.Authenticate(r.Context(), token)
+	if err != nil {
+		if !errors.Is(err, auth.ErrUnauthenticated) {
+			s.log.Error("authenticate", "error", err)
+			writeError(w, http.StatusInternalServerError, "internal", "authentication failed")
+			return p, viaCookie, false
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
+		writeError(w, http.StatusUnauthorized, "unauthenticated", "log in first (POST /api/login) or send a bearer token")
+		return p, viaCookie, false
+	}
+	return p, viaCookie, true
 }
 
 func bearer(r *http.Request) string {

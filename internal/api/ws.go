@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/events"
 )
 
@@ -117,21 +115,8 @@ func (h *wsHub) encode(e events.Event) []byte {
 // upgrade must carry our own Origin (cross-site WebSocket hijacking).
 func (h *wsHub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s := h.s
-	token, viaCookie := bearer(r), false
-	if token == "" {
-		if c, err := r.Cookie(sessionCookie); err == nil {
-			token, viaCookie = c.Value, true
-		}
-	}
-	p, err := s.auth.Authenticate(r.Context(), token)
-	if err != nil {
-		if !errors.Is(err, auth.ErrUnauthenticated) {
-			s.log.Error("authenticate", "error", err)
-			writeError(w, http.StatusInternalServerError, "internal", "authentication failed")
-			return
-		}
-		w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
-		writeError(w, http.StatusUnauthorized, "unauthenticated", "log in first (POST /api/login) or send a bearer token")
+	p, viaCookie, ok := s.principal(w, r)
+	if !ok {
 		return
 	}
 	if viaCookie && !sameOrigin(r) {

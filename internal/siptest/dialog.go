@@ -264,22 +264,10 @@ func (c *Call) Answer(ctx context.Context) error {
 	if c.outbound {
 		return errors.New("siptest: answer: call is outbound")
 	}
-	c.mu.Lock()
-	if c.state != stateRinging {
-		c.mu.Unlock()
-		return errors.New("siptest: answer: call is not ringing")
+	body, err := c.startMedia(stateAnswering)
+	if err != nil {
+		return fmt.Errorf("siptest: answer: %w", err)
 	}
-	c.state = stateAnswering
-	c.sending = true
-	var body []byte
-	if c.localSDP != nil {
-		c.updateMedia()
-		body = c.localSDP.Bytes()
-	} else {
-		offer, _ := c.makeSDP(nil)
-		body = c.setLocal(offer)
-	}
-	c.mu.Unlock()
 
 	errc := make(chan error, 1)
 	started := c.p.goFn(func() {
@@ -308,27 +296,35 @@ func (c *Call) Answer(ctx context.Context) error {
 	}
 }
 
+// startMedia moves a ringing inbound call to state, starts sending audio and
+// returns our SDP: the answer to the caller's offer, or our offer when the
+// INVITE had none.
+func (c *Call) startMedia(state callState) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != stateRinging {
+		return nil, errors.New("call is not ringing")
+	}
+	c.state = state
+	c.sending = true
+	if c.localSDP != nil {
+		c.updateMedia()
+		return c.localSDP.Bytes(), nil
+	}
+	offer, _ := c.makeSDP(nil)
+	return c.setLocal(offer), nil
+}
+
 // Progress sends 183 Session Progress with our SDP and starts sending
 // audio before the answer (early media: announcements, ringback).
 func (c *Call) Progress() error {
 	if c.outbound {
 		return errors.New("siptest: progress: call is outbound")
 	}
-	c.mu.Lock()
-	if c.state != stateRinging {
-		c.mu.Unlock()
-		return errors.New("siptest: progress: call is not ringing")
+	body, err := c.startMedia(stateRinging)
+	if err != nil {
+		return fmt.Errorf("siptest: progress: %w", err)
 	}
-	c.sending = true
-	var body []byte
-	if c.localSDP != nil {
-		c.updateMedia()
-		body = c.localSDP.Bytes()
-	} else {
-		offer, _ := c.makeSDP(nil)
-		body = c.setLocal(offer)
-	}
-	c.mu.Unlock()
 	ct := sip.ContentTypeHeader("application/sdp")
 	if err := c.ssess.Respond(183, "Session Progress", body, &ct); err != nil {
 		return fmt.Errorf("siptest: 183: %w", err)

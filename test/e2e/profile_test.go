@@ -139,11 +139,8 @@ func TestUserProfiles(t *testing.T) {
 // leaves a rejected CDR; turned back on, the same call goes through.
 func TestSippOutdialProfile(t *testing.T) {
 	requireTool(t, "sipp")
-	carrierPort := freePort(t)
-	uas := startSipp(t, 60*time.Second, "", "-sf", sippScenario(t, "uas_carrier.xml"),
-		"-i", "127.0.0.1", "-p", strconv.Itoa(carrierPort), "-rtp_echo", "-m", "1", "-timeout", "50s")
-	waitSippBound(t, carrierPort, uas)
-	s := startServer(t, serverOpts{carrier: fmt.Sprintf("127.0.0.1:%d", carrierPort)})
+	uas, carrier := startCarrier(t, "uas_carrier.xml")
+	s := startServer(t, serverOpts{carrier: carrier})
 	path := "/api/users/" + userID(t, s, "1001")
 	setOutdial := func(on bool) {
 		t.Helper()
@@ -177,18 +174,7 @@ func TestSippOutdialProfile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("1001 with outdial dialling 0612345678: %v\n%s", err, uas.report())
 	}
-	hears(t, call, 1000, "anna (her tone echoed by the carrier)")
-	if err := call.Hangup(ctxFor(t, 5*time.Second)); err != nil {
-		t.Fatalf("hangup: %v", err)
-	}
-	select {
-	case <-uas.done:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("carrier got no BYE:\n%s", uas.report())
-	}
-	if uas.code != 0 {
-		t.Fatalf("carrier scenario failed:\n%s", uas.report())
-	}
+	completesThroughCarrier(t, call, uas)
 	eventually(t, 5*time.Second, func() error {
 		for _, c := range s.cdrs(t) {
 			if c.Direction == "outbound" && c.Target == "trunk:demo-carrier" && c.Disposition == "answered" {

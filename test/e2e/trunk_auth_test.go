@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,11 +22,8 @@ func TestOutboundTrunkDigestAuth(t *testing.T) {
 		{"wrong password", "not-the-secret", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			carrierPort := freePort(t)
-			uas := startSipp(t, 60*time.Second, "", "-sf", sippScenario(t, "uas_carrier_auth.xml"),
-				"-i", "127.0.0.1", "-p", strconv.Itoa(carrierPort), "-rtp_echo", "-m", "1", "-timeout", "50s")
-			waitSippBound(t, carrierPort, uas)
-			s := startServer(t, serverOpts{carrier: fmt.Sprintf("127.0.0.1:%d", carrierPort)})
+			uas, carrier := startCarrier(t, "uas_carrier_auth.xml")
+			s := startServer(t, serverOpts{carrier: carrier})
 
 			code, body := s.as(t, "admin", "GET", "/api/trunks", "")
 			if code != 200 {
@@ -58,16 +54,7 @@ func TestOutboundTrunkDigestAuth(t *testing.T) {
 			if err != nil {
 				t.Fatalf("dial through the authenticating carrier: %v\n%s", err, uas.report())
 			}
-			hears(t, call, 1000, "anna (echoed by the carrier)")
-			call.Hangup(ctxFor(t, 5*time.Second))
-			select {
-			case <-uas.done:
-			case <-time.After(10 * time.Second):
-				t.Fatalf("carrier got no BYE:\n%s", uas.report())
-			}
-			if uas.code != 0 {
-				t.Fatalf("carrier scenario failed:\n%s", uas.report())
-			}
+			completesThroughCarrier(t, call, uas)
 		})
 	}
 }

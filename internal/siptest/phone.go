@@ -351,10 +351,6 @@ func (p *Phone) Close() error {
 		p.ua.Close() // terminates transactions, closes client connections
 		p.closeSockets()
 		<-hungUp // with the transactions gone, stragglers return at once
-		// A straggler (a BYE to a phone already gone) may have opened a new
-		// client connection after ua.Close cleared the pool; clearing it
-		// again (idempotent in sipgo) closes that one and its reader.
-		_ = p.ua.TransportLayer().Close()
 		// Calls that slipped in while we were hanging up end here.
 		for _, c := range p.Calls() {
 			c.end(ErrPhoneClosed)
@@ -363,6 +359,12 @@ func (p *Phone) Close() error {
 		p.stopped = true
 		p.mu.Unlock()
 		p.wg.Wait()
+		// A straggler (a BYE to a phone already gone, a 2xx retransmission)
+		// may have sent after ua.Close cleared the pool, and sipgo then
+		// opens a new socket with a reader. Now that every goroutine of the
+		// phone has stopped, clearing the pool again (idempotent in sipgo)
+		// closes those.
+		_ = p.ua.TransportLayer().Close()
 	})
 	return p.closeError
 }

@@ -36,7 +36,9 @@ type Bridge struct {
 	held   *Endpoint // the endpoint hearing music, nil when not on hold
 }
 
-// Connect starts relaying between a and b. An endpoint is in at most one bridge.
+// Connect starts relaying between a and b. An endpoint is in at most one
+// bridge or mixer (ErrInBridge; ErrInMixer for a mixer member, which also
+// matches ErrInBridge).
 func (e *Engine) Connect(a, b *Endpoint) (*Bridge, error) {
 	switch {
 	case a == nil || b == nil:
@@ -74,6 +76,8 @@ func (ep *Endpoint) attach(br *Bridge, peer *Endpoint) error {
 		return ErrEndpointClosed
 	case ep.bridge != nil:
 		return ErrInBridge
+	case ep.mixer != nil:
+		return ErrInMixer
 	}
 	ep.bridge, ep.peer, ep.relay = br, peer, true
 	return nil

@@ -78,6 +78,11 @@ type Endpoint struct {
 	peer   *Endpoint // the other endpoint of bridge
 	relay  bool      // false while the bridge is on hold
 
+	mixer  *Mixer     // the mixer ep is a member of, nil if none
+	member *mixMember // ep's membership in mixer
+	mixGen uint32     // identifies the membership to out.rewrite
+	mixSeq uint16     // sequence number of the mixed packets
+
 	music    bool
 	musicPos int // sample index in the engine's loop, kept across holds
 	musicSeq uint16
@@ -164,7 +169,8 @@ func (ep *Endpoint) OnDTMF(h DTMFHandler) {
 }
 
 // StartMusic plays music on hold to this endpoint's remote, replacing whatever
-// a bridge would send it; packets it receives are not relayed meanwhile.
+// a bridge or mixer would send it; packets it receives are not relayed or
+// mixed meanwhile.
 func (ep *Endpoint) StartMusic() {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
@@ -175,7 +181,7 @@ func (ep *Endpoint) StartMusic() {
 	ep.eng.addPlayer(ep) // Endpoint.mu → Engine.musicMu
 }
 
-// StopMusic ends StartMusic; relaying (if bridged) resumes.
+// StopMusic ends StartMusic; relaying (if bridged) or mixing resumes.
 func (ep *Endpoint) StopMusic() {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
@@ -186,8 +192,8 @@ func (ep *Endpoint) StopMusic() {
 	ep.eng.removePlayer(ep)
 }
 
-// Close releases the socket and its port. Idempotent. It leaves a bridge
-// the endpoint is in and waits for the reader goroutine to end.
+// Close releases the socket and its port. Idempotent. It leaves the bridge
+// or mixer the endpoint is in and waits for the reader goroutine to end.
 func (ep *Endpoint) Close() error {
 	ep.mu.Lock()
 	if ep.closed {
@@ -195,7 +201,7 @@ func (ep *Endpoint) Close() error {
 		return nil
 	}
 	ep.closed = true
-	br := ep.bridge
+	br, mx := ep.bridge, ep.mixer
 	if ep.music {
 		ep.music = false
 		ep.eng.removePlayer(ep)
@@ -204,6 +210,9 @@ func (ep *Endpoint) Close() error {
 
 	if br != nil {
 		br.Disconnect()
+	}
+	if mx != nil {
+		mx.Remove(ep)
 	}
 	err := ep.conn.Close() // unblocks the reader with net.ErrClosed
 	<-ep.done
@@ -235,8 +244,8 @@ func (ep *Endpoint) readLoop() {
 }
 
 // handle processes one received datagram: validate, latch, decode DTMF,
-// and relay to the peer. It runs on the reader goroutine and must not
-// allocate.
+// and relay to the peer or, in a mixer, decode audio into the member's
+// jitter buffer. It runs on the reader goroutine and must not allocate.
 func (ep *Endpoint) handle(pkt []byte, src netip.AddrPort) {
 	e := ep.eng
 	e.stats.in.Add(1)
@@ -266,6 +275,10 @@ func (ep *Endpoint) handle(pkt []byte, src netip.AddrPort) {
 		handler = ep.onDTMF
 	}
 	peer, relay := ep.peer, ep.relay && !ep.music
+	var mix *mixMember // DTMF is not mixed, nor a caller's audio while on hold
+	if kind != kindDTMF && !ep.music {
+		mix = ep.member
+	}
 	ep.mu.Unlock()
 
 	if digit != 0 {
@@ -273,6 +286,16 @@ func (ep *Endpoint) handle(pkt []byte, src netip.AddrPort) {
 		if handler != nil {
 			handler(digit, durMS)
 		}
+	}
+	if mix != nil {
+		// A Remove between the unlock and here only feeds a jitter buffer
+		// that nobody reads any more.
+		if mix.push(h.ssrc, h.ts, pkt[h.payloadOff:h.payloadEnd], kind) {
+			e.stats.mixed.Add(1)
+		} else {
+			e.stats.dropped.Add(1)
+		}
+		return
 	}
 	if peer == nil || !relay || !peer.forward(ep, pkt, &h, kind, now) {
 		e.stats.dropped.Add(1)

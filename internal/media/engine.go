@@ -1,6 +1,8 @@
-// Package media terminates and relays RTP for calls: UDP endpoints from a
-// port pool, symmetric-RTP latching, packet relay between two endpoints,
-// RFC 4733 telephone-event decoding, music on hold, and SDP offer/answer.
+// Package media terminates, relays and mixes RTP for calls: UDP endpoints
+// from a port pool, symmetric-RTP latching, packet relay between two
+// endpoints, conference mixing with per-listener speaker sets, stereo call
+// recording, RFC 4733 telephone-event decoding, music on hold, and SDP
+// offer/answer.
 //
 // # Goroutines
 //
@@ -9,16 +11,32 @@
 // receiving endpoint, which sends out of the peer's socket: no queues, no
 // hand-off, no allocation per packet.
 //
+// A Mixer member's reader decodes its audio into the member's jitter buffer
+// instead. Mix clock goroutines (one per CPU, started with the first
+// mixers; see mixClock) tick every 20 ms: for each of their mixers they
+// take a frame from every jitter buffer, mix per listener, send out of each
+// listener's socket, and queue a stereo frame for each Recording. Each
+// Recording has a writer goroutine that does the disk I/O, so a slow disk
+// never delays a tick.
+//
 // # Lock order
 //
 // Take locks only in this order, and never two Endpoint locks at once:
 //
-//	Engine.mu → Bridge.mu → Endpoint.mu → Engine.musicMu → portPool.mu
+//	Engine.mu → Mixer.mu → Bridge.mu → Endpoint.mu → mixMember.mu → Engine.musicMu → portPool.mu
+//
+// mixClock.mu is a leaf (its mixer list is copied, then released). A
+// Mixer and a Bridge are never locked together: an endpoint's bridge and
+// mixer fields are checked under its own lock.
 //
 // The packet path locks the receiving endpoint, releases it, then locks the
-// peer to rewrite the header; it never holds both, so two readers relaying
-// towards each other cannot deadlock. The music clock copies its player
-// list under musicMu, releases it, then locks each endpoint in turn.
+// peer to rewrite the header (or the member's jitter buffer); it never holds
+// both, so two readers relaying towards each other cannot deadlock. The
+// music clock copies its player list under musicMu, releases it, then locks
+// each endpoint in turn. A mix clock holds one Mixer.mu for that mixer's
+// whole tick, taking each member's jitter buffer lock, then each member's
+// Endpoint.mu, one at a time; so when Mixer.Remove returns, the mixer sends
+// nothing more out of the endpoint.
 package media
 
 import (
@@ -26,12 +44,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// ErrEngineClosed is returned by NewEndpoint and Connect after Engine.Close.
+// ErrEngineClosed is returned by NewEndpoint, Connect and NewMixer after Engine.Close.
 var ErrEngineClosed = errors.New("media engine closed")
 
 // EngineConfig configures the media engine.
@@ -67,9 +86,13 @@ type Engine struct {
 	epoch time.Time // origin of now(); its monotonic reading is what counts
 	music musicLoop
 
-	mu        sync.Mutex // guards closed and endpoints
-	closed    bool
-	endpoints map[*Endpoint]struct{}
+	mu          sync.Mutex // guards closed, endpoints, mixers and mixClocks
+	closed      bool
+	endpoints   map[*Endpoint]struct{}
+	mixers      map[*Mixer]struct{}
+	mixClocks   []*mixClock
+	clockPolicy clockPolicy   // set before the first NewMixer (benchmarks)
+	mixGen      atomic.Uint32 // numbers mixer memberships for outStream.rewrite
 
 	musicMu sync.Mutex  // guards players; a leaf below Endpoint.mu
 	players []*Endpoint // endpoints playing music on hold
@@ -82,7 +105,8 @@ type Engine struct {
 
 // engineCounters are shared by all packet goroutines, hence atomic.
 type engineCounters struct {
-	in, forwarded, dropped, music, dtmf atomic.Uint64
+	in, forwarded, dropped, music, dtmf, mixed atomic.Uint64
+	mixTicks, mixLate, mixFrames, recDrops     atomic.Uint64
 }
 
 // NewEngine validates cfg and starts the engine's clock goroutine.
@@ -105,6 +129,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		epoch:     time.Now(),
 		music:     newMusicLoop(hold),
 		endpoints: make(map[*Endpoint]struct{}),
+		mixers:    make(map[*Mixer]struct{}),
 		stop:      make(chan struct{}),
 		clockDone: make(chan struct{}),
 	}
@@ -116,7 +141,8 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 // monotonic clock and does not allocate.
 func (e *Engine) now() int64 { return int64(time.Since(e.epoch)) }
 
-// Close stops the engine and closes every endpoint still open. Idempotent.
+// Close stops the engine, closes every mixer (finalising its recordings)
+// and every endpoint still open. Idempotent.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	if e.closed {
@@ -128,8 +154,22 @@ func (e *Engine) Close() error {
 	for ep := range e.endpoints {
 		eps = append(eps, ep)
 	}
+	mxs := make([]*Mixer, 0, len(e.mixers))
+	for mx := range e.mixers {
+		mxs = append(mxs, mx)
+	}
 	e.mu.Unlock()
 
+	for _, mx := range mxs {
+		mx.Close()
+	}
+	e.mu.Lock()
+	clocks := e.mixClocks
+	e.mixClocks = nil
+	e.mu.Unlock()
+	for _, c := range clocks {
+		c.shutdown()
+	}
 	close(e.stop)
 	<-e.clockDone
 	var errs []error
@@ -178,29 +218,56 @@ func (e *Engine) forget(ep *Endpoint) {
 	e.ports.put(int(ep.local.Port()))
 }
 
+// forgetMixer removes a closed mixer.
+func (e *Engine) forgetMixer(mx *Mixer) {
+	e.mu.Lock()
+	delete(e.mixers, mx)
+	e.mu.Unlock()
+}
+
+// forgetMixClock removes a stopped per-mixer clock.
+func (e *Engine) forgetMixClock(c *mixClock) {
+	e.mu.Lock()
+	e.mixClocks = slices.DeleteFunc(e.mixClocks, func(x *mixClock) bool { return x == c })
+	e.mu.Unlock()
+}
+
 // EngineStats are cumulative counters of an engine.
 type EngineStats struct {
 	Endpoints        int    // currently open
+	Mixers           int    // currently open
 	PacketsIn        uint64 // RTP packets received
 	PacketsForwarded uint64 // RTP packets sent to a peer
-	PacketsDropped   uint64 // malformed, unlatched or not forwarded
+	PacketsMixed     uint64 // audio packets taken into a mixer's jitter buffer
+	PacketsDropped   uint64 // malformed, unlatched, late or not forwarded
 	MusicFrames      uint64 // music-on-hold packets sent
 	DTMFEvents       uint64 // RFC 4733 digits decoded (one per event)
+	MixerTicks       uint64 // 20 ms ticks summed over mixers
+	MixerLateTicks   uint64 // of those, started more than 10 ms late or skipped
+	MixerFrames      uint64 // mixed packets sent
+	RecordingDrops   uint64 // 20 ms recording frames dropped (disk behind), written as silence
 }
 
 // Stats reports counters for metrics and benchmarks. Every datagram read
-// counts in PacketsIn and then in exactly one of PacketsForwarded or
-// PacketsDropped (a digit consumed by OnDTMF with no peer counts as dropped).
+// counts in PacketsIn and then in exactly one of PacketsForwarded,
+// PacketsMixed or PacketsDropped (a digit consumed by OnDTMF with no peer
+// counts as dropped, as does a packet too late for a jitter buffer).
 func (e *Engine) Stats() EngineStats {
 	e.mu.Lock()
-	n := len(e.endpoints)
+	n, nmx := len(e.endpoints), len(e.mixers)
 	e.mu.Unlock()
 	return EngineStats{
 		Endpoints:        n,
+		Mixers:           nmx,
 		PacketsIn:        e.stats.in.Load(),
 		PacketsForwarded: e.stats.forwarded.Load(),
+		PacketsMixed:     e.stats.mixed.Load(),
 		PacketsDropped:   e.stats.dropped.Load(),
 		MusicFrames:      e.stats.music.Load(),
 		DTMFEvents:       e.stats.dtmf.Load(),
+		MixerTicks:       e.stats.mixTicks.Load(),
+		MixerLateTicks:   e.stats.mixLate.Load(),
+		MixerFrames:      e.stats.mixFrames.Load(),
+		RecordingDrops:   e.stats.recDrops.Load(),
 	}
 }

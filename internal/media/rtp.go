@@ -87,11 +87,12 @@ const (
 	srcNone srcKind = iota
 	srcRelay
 	srcMusic
+	srcMixer
 )
 
 // outStream is the RTP stream one remote sees from us. Whatever feeds it
-// (the bridged peer, then music on hold, then the peer again, or a peer
-// that changed SSRC after a re-INVITE), the remote sees one SSRC with
+// (the bridged peer, then music on hold, then the peer again, a mixer, or a
+// peer that changed SSRC after a re-INVITE), the remote sees one SSRC with
 // continuous sequence numbers and timestamps, so its jitter buffer does not
 // drop the new source as a stale or foreign stream (RFC 3550 §5.1, §8.2).
 type outStream struct {

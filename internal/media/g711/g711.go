@@ -156,3 +156,27 @@ func decodeALaw(b uint8) int16 {
 	}
 	return int16(-s)
 }
+
+// Saturate clamps a mixed sample to the int16 range, so that loud inputs
+// summed together clip instead of wrapping around to the opposite sign.
+func Saturate(v int32) int16 { return int16(min(max(v, -32768), 32767)) }
+
+// EncodeULawSat encodes 32-bit mixed samples as µ-law, saturating each to
+// the int16 range first, and returns the number of bytes written.
+func EncodeULawSat(dst []byte, src []int32) int {
+	n := min(len(dst), len(src))
+	for i := 0; i < n; i++ {
+		dst[i] = linearToULaw[((int(Saturate(src[i]))>>2)+(1<<13))&(1<<14-1)]
+	}
+	return n
+}
+
+// EncodeALawSat encodes 32-bit mixed samples as A-law, saturating each to
+// the int16 range first, and returns the number of bytes written.
+func EncodeALawSat(dst []byte, src []int32) int {
+	n := min(len(dst), len(src))
+	for i := 0; i < n; i++ {
+		dst[i] = linearToALaw[((int(Saturate(src[i]))>>3)+(1<<12))&(1<<13-1)]
+	}
+	return n
+}

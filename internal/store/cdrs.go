@@ -40,6 +40,9 @@ type CDR struct {
 	SIPCode     int    // final response code to the caller (200 when answered)
 	HangupBy    string // "caller" | "callee" | "system"
 	Reason      string // free text, e.g. "Busy Here"
+	// WrapupCode is the code the agent chose after a queue call (set by
+	// SetCDRWrapupCode, possibly after the record was written).
+	WrapupCode string
 }
 
 // InsertCDR stores c and returns its ID. CallID and StartedAt are required.
@@ -92,8 +95,8 @@ func (s *Store) InsertCDRs(ctx context.Context, cs []CDR) error {
 
 const insertCDR = `
 		INSERT INTO cdrs (call_id, direction, from_number, from_name, to_number, target, trunk, answered_by,
-			started_at, answered_at, ended_at, disposition, sip_code, hangup_by, reason)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+			started_at, answered_at, ended_at, disposition, sip_code, hangup_by, reason, wrapup_code)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func validCDR(c CDR) error {
 	if c.CallID == "" || c.StartedAt.IsZero() {
@@ -105,7 +108,7 @@ func validCDR(c CDR) error {
 func cdrArgs(c CDR) []any {
 	return []any{c.CallID, c.Direction, c.From, c.FromName, c.To, c.Target, c.Trunk, c.AnsweredBy,
 		c.StartedAt.UnixMilli(), millis(c.AnsweredAt), millis(c.EndedAt), string(c.Disposition),
-		c.SIPCode, c.HangupBy, c.Reason}
+		c.SIPCode, c.HangupBy, c.Reason, c.WrapupCode}
 }
 
 // CDRs returns the most recent CDRs, newest first, at most limit; limit
@@ -145,7 +148,7 @@ func (s *Store) FindCDRs(ctx context.Context, f CDRFilter) ([]CDR, error) {
 		where, args = append(where, "target = ?"), append(args, "queue:"+f.Queue)
 	}
 	q := `SELECT id, call_id, direction, from_number, from_name, to_number, target, trunk, answered_by,
-			started_at, answered_at, ended_at, disposition, sip_code, hangup_by, reason FROM cdrs`
+			started_at, answered_at, ended_at, disposition, sip_code, hangup_by, reason, wrapup_code FROM cdrs`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -165,7 +168,7 @@ func (s *Store) FindCDRs(ctx context.Context, f CDRFilter) ([]CDR, error) {
 		)
 		if err := rows.Scan(&c.ID, &c.CallID, &c.Direction, &c.From, &c.FromName, &c.To, &c.Target,
 			&c.Trunk, &c.AnsweredBy, &started, &answered, &ended, &disposition, &c.SIPCode,
-			&c.HangupBy, &c.Reason); err != nil {
+			&c.HangupBy, &c.Reason, &c.WrapupCode); err != nil {
 			return nil, fmt.Errorf("list cdrs: %w", err)
 		}
 		c.StartedAt = time.UnixMilli(started).UTC()

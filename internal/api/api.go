@@ -26,6 +26,8 @@ type Store interface {
 	DeleteUserAuthToken(ctx context.Context, userID, id int64) error
 	DeleteUserSessions(ctx context.Context, userID, keep int64) (int64, error)
 	AdminStore // configuration CRUD: admin.go
+	Recordings(ctx context.Context, f store.RecordingFilter) ([]store.Recording, error)
+	RecordingByID(ctx context.Context, id string) (store.Recording, error)
 }
 
 // Server is the HTTP handler.
@@ -37,6 +39,8 @@ type Server struct {
 	bus   *events.Bus
 	log   *slog.Logger
 	adm   *adminState // configuration API: admin.go
+
+	supervision QueueSupervision // who supervises which queue: callcontrol.go
 }
 
 // New builds the routes. opts (at most one) carries the realm and country
@@ -59,6 +63,7 @@ func New(st Store, authn *auth.Service, calls *call.Manager, bus *events.Bus, lo
 	s.mux.HandleFunc("POST /api/calls/{id}/hold", s.authed(s.holdCall))
 	s.mux.HandleFunc("POST /api/calls/{id}/resume", s.authed(s.resumeCall))
 	s.mux.HandleFunc("POST /api/calls/{id}/hangup", s.authed(s.hangupCall))
+	s.registerCallControl()
 	s.mux.HandleFunc("GET /api/cdrs", s.authed(s.listCDRs))
 	s.mux.HandleFunc("GET /api/events", s.authed(s.streamEvents))
 	s.registerWebSocketRoutes()

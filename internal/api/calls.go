@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -20,6 +19,11 @@ func ownsCall(p auth.Principal, c call.Info) bool {
 	}
 	if ext, ok := strings.CutPrefix(c.Target, "extension:"); ok && p.HasExtension(ext) {
 		return true
+	}
+	for _, party := range c.Parties {
+		if party.Extension != "" && p.HasExtension(party.Extension) {
+			return true
+		}
 	}
 	return false
 }
@@ -57,11 +61,7 @@ func (s *Server) callOp(w http.ResponseWriter, r *http.Request, p auth.Principal
 		return
 	}
 	if err := op(c); err != nil {
-		if errors.Is(err, call.ErrNotAnswered) {
-			writeError(w, http.StatusConflict, "call_not_answered", err.Error())
-			return
-		}
-		writeError(w, http.StatusBadRequest, "invalid_request", err.Error())
+		callControlError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, c.Info())
@@ -81,6 +81,24 @@ func (s *Server) resumeCall(w http.ResponseWriter, r *http.Request, p auth.Princ
 	s.callOp(w, r, p, func(c *call.Call) error { return c.Resume() })
 }
 
+// hangupCall ends a call. A held call is refused (the operator console
+// rule: resume it first); ?force=true lets those who may control any call
+// clear it anyway.
 func (s *Server) hangupCall(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	s.callOp(w, r, p, func(c *call.Call) error { c.Hangup(); return nil })
+	force := r.URL.Query().Get("force") == "true" && p.Can(auth.CallsControlAny)
+	c, err := s.calls.Get(r.PathValue("id"))
+	if err != nil {
+		writeError(w, http.StatusNotFound, "call_not_found", "no call with that id")
+		return
+	}
+	info := c.Info()
+	if !p.Can(auth.CallsControlAny) && !ownsCall(p, info) {
+		forbidden(w, auth.CallsControlAny)
+		return
+	}
+	if err := c.HangupAsUser(force); err != nil {
+		callControlError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c.Info())
 }

@@ -48,6 +48,9 @@ type App struct {
 // DBPath is the database file inside a data dir.
 func DBPath(dataDir string) string { return filepath.Join(dataDir, "switchboard.db") }
 
+// RecordingsDir is where call recordings are written (WAV, mode 0600).
+func RecordingsDir(dataDir string) string { return filepath.Join(dataDir, "recordings") }
+
 // OpenStore creates the data dir if needed and opens the database.
 func OpenStore(ctx context.Context, dataDir string) (*store.Store, error) {
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
@@ -104,8 +107,12 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	if err := a.reg.Start(ctx); err != nil {
 		return a, err
 	}
+	recDir := RecordingsDir(cfg.DataDir)
+	if err := os.MkdirAll(recDir, 0o700); err != nil {
+		return a, fmt.Errorf("recordings dir %s: %w", recDir, err)
+	}
 	a.Calls = call.New(call.Config{RingTimeout: cfg.SIP.RingTimeout, RTPTimeout: cfg.RTP.Timeout, MaxCalls: cfg.SIP.MaxCalls,
-		CountryCode: cfg.Numbers.CountryCode, Logger: log}, a.sip, a.media, st, a.reg, a.Events)
+		CountryCode: cfg.Numbers.CountryCode, RecordingsDir: recDir, Logger: log}, a.sip, a.media, st, a.reg, a.Events)
 	if err := a.Calls.Load(ctx); err != nil {
 		return a, err
 	}

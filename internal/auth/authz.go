@@ -19,15 +19,18 @@ const (
 	EventsViewAll Action = "events.view_all"
 	// ConfigManage: users, extensions, trunks, DIDs, queues.
 	ConfigManage Action = "config.manage"
+	// CallsMonitor: listen, whisper, barge (SPEC S1). A supervisor only on
+	// the queues they supervise; the API applies that scope.
+	CallsMonitor Action = "calls.monitor"
 )
 
 // grants is the role table. Per-queue supervisor rights and operator
 // follow lists narrow these once queues and consoles model them.
 var grants = map[store.Role]map[Action]bool{
-	store.RoleAdmin: {CallsViewAll: true, CallsControlAny: true, CDRsViewAll: true, EventsViewAll: true, ConfigManage: true},
+	store.RoleAdmin: {CallsViewAll: true, CallsControlAny: true, CDRsViewAll: true, EventsViewAll: true, ConfigManage: true, CallsMonitor: true},
 	// A supervisor watches: calls, records, events. Acting on others'
 	// calls (listen/whisper/barge) is per queue and comes with the ACD.
-	store.RoleSupervisor: {CallsViewAll: true, CDRsViewAll: true, EventsViewAll: true},
+	store.RoleSupervisor: {CallsViewAll: true, CDRsViewAll: true, EventsViewAll: true, CallsMonitor: true},
 	// An operator (receptionist) sees and handles the organisation's calls.
 	store.RoleOperator: {CallsViewAll: true, CallsControlAny: true, EventsViewAll: true},
 	store.RoleAgent:    {},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -12,31 +13,53 @@ import (
 	"github.com/switchboard/switchboard/internal/media"
 )
 
-// side tells the caller's leg from the callee's.
-type side int
+// role is what a leg is to its call. The caller and the callee are the
+// two primary parties; the others join through call control.
+type role string
 
 const (
-	sideCaller side = iota + 1
-	sideCallee
+	roleCaller  role = "caller"  // placed the call (the customer on inbound calls)
+	roleCallee  role = "callee"  // answered it (or replaced the one who did, by transfer)
+	roleConsult role = "consult" // consulted by a party; the other primary party is held meanwhile
+	roleMember  role = "member"  // a further conference participant
+	roleMonitor role = "monitor" // a supervisor listening, whispering or barging
 )
 
-func (s side) String() string {
-	if s == sideCaller {
-		return "caller"
-	}
-	return "callee"
+// MonitorMode is how a supervisor takes part in a call.
+type MonitorMode string
+
+// Monitor modes: listen hears both and is heard by none, whisper is heard
+// by the agent only, barge by everyone.
+const (
+	MonitorListen  MonitorMode = "listen"
+	MonitorWhisper MonitorMode = "whisper"
+	MonitorBarge   MonitorMode = "barge"
+)
+
+func (m MonitorMode) valid() bool {
+	return m == MonitorListen || m == MonitorWhisper || m == MonitorBarge
 }
 
 // leg is one SIP dialog of a call with its media endpoint. The caller's leg
 // is a UAS dialog (server), the callee's a UAC dialog (client).
 type leg struct {
-	call     *Call
-	side     side
+	id       string // stable within the call, for the API
+	owner    atomic.Pointer[Call]
 	server   *sipgo.DialogServerSession
 	client   *sipgo.DialogClientSession
 	dialogID string
 	ep       *media.Endpoint
 	label    string // extension / trunk that this leg reached
+	party    Party  // who is on this leg
+	ext      string // the extension whose device this is; "" for trunks
+
+	// Guarded by the owning Call's mu: what the leg is in the call and
+	// what it hears.
+	role      role
+	onHold    bool        // hears music and is heard by nobody
+	monitor   MonitorMode // for roleMonitor
+	whisperTo *leg        // the agent a whispering monitor is heard by
+	gone      bool        // left the call (BYE sent or received)
 
 	mu          sync.Mutex
 	remote      media.SessionDesc
@@ -47,10 +70,16 @@ type leg struct {
 	reinviteAck chan uint32 // CSeq of ACKs to our 2xx of re-INVITEs
 }
 
-func newLeg(c *Call, s side, ep *media.Endpoint) *leg {
-	return &leg{call: c, side: s, ep: ep, sdpSession: uint64(time.Now().UnixNano() & 0x7fffffffffff),
+func newLeg(c *Call, r role, ep *media.Endpoint) *leg {
+	l := &leg{id: newID()[:8], role: r, ep: ep, sdpSession: uint64(time.Now().UnixNano() & 0x7fffffffffff),
 		sdpVersion: 1, reinviteAck: make(chan uint32, 4)}
+	l.owner.Store(c)
+	return l
 }
+
+// call is the call the leg belongs to now: a leg moves between calls when
+// calls are joined into a conference or a transfer connects two calls.
+func (l *leg) call() *Call { return l.owner.Load() }
 
 // sdp renders our SDP for this leg: codecs as negotiated, dir as given.
 func (l *leg) sdp(codecs []media.Codec, dtmfType uint8, hasDTMF bool, dir media.Direction, bump bool) []byte {
@@ -82,7 +111,7 @@ func (l *leg) bye() {
 		err = l.client.Bye(ctx)
 	}
 	if err != nil {
-		l.call.log.Debug("bye failed", "side", l.side.String(), "error", err)
+		l.call().log.Debug("bye failed", "leg", l.id, "error", err)
 	}
 }
 
@@ -105,7 +134,7 @@ func (l *leg) ack(req *sip.Request, tx sip.ServerTransaction) {
 // handleReinvite answers a re-INVITE (hold, resume, media change) locally:
 // the other leg needs no renegotiation because the relay absorbs it.
 func (l *leg) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
-	c := l.call
+	c := l.call()
 	body := req.Body()
 	var offer media.SessionDesc
 	if len(body) > 0 {
@@ -151,7 +180,7 @@ func (l *leg) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	contact := c.m.sip.Contact(req.Transport())
 	res.AppendHeader(&contact)
 	if err := c.m.respond2xx(tx, res, l.reinviteAck, req.CSeq().SeqNo); err != nil {
-		c.log.Debug("re-INVITE 2xx not acknowledged", "side", l.side.String(), "error", err)
+		c.log.Debug("re-INVITE 2xx not acknowledged", "leg", l.id, "error", err)
 	}
 	c.partyHolds(l, holding)
 }

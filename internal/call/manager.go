@@ -36,6 +36,7 @@ type Store interface {
 	DIDs(ctx context.Context) ([]store.DID, error)
 	Trunks(ctx context.Context) ([]store.Trunk, error)
 	InsertCDRs(ctx context.Context, cs []store.CDR) error
+	InsertRecording(ctx context.Context, r store.Recording) error
 }
 
 // Registrar finds devices and authenticates phones.
@@ -50,7 +51,10 @@ type Config struct {
 	RTPTimeout  time.Duration // 0: off
 	MaxCalls    int
 	CountryCode string
-	Logger      *slog.Logger
+	// RecordingsDir is where call recordings (WAV) are written; "" turns
+	// recording off.
+	RecordingsDir string
+	Logger        *slog.Logger
 }
 
 // Manager owns all calls.
@@ -121,7 +125,7 @@ func (m *Manager) watch() {
 		m.mu.RUnlock()
 		for _, c := range calls {
 			if l := c.silentLeg(m.cfg.RTPTimeout); l != nil {
-				c.log.Warn("no RTP from a phone: ending the call", "side", l.side.String(), "timeout", m.cfg.RTPTimeout.String())
+				c.log.Warn("no RTP from a phone: ending the call", "leg", l.id, "timeout", m.cfg.RTPTimeout.String())
 				c.end(endInfo{by: "system", code: 200, disposition: store.DispositionAnswered, reason: "RTP timeout", skip: nil})
 			}
 		}
@@ -135,6 +139,7 @@ func (m *Manager) Register(srv *sipserver.Server) {
 	srv.Handle(sip.BYE, m.handleBye)
 	srv.Handle(sip.CANCEL, m.handleCancel)
 	srv.Handle(sip.INFO, m.handleInfo)
+	srv.Handle(sip.REFER, m.handleRefer)
 }
 
 // Load reads the trunks and DIDs that routing uses; call again after they change.
@@ -223,12 +228,24 @@ func (m *Manager) addCall(c *Call) bool {
 }
 
 func (m *Manager) removeCall(c *Call) {
+	c.mu.Lock()
+	legs := append([]*leg{c.a, c.b}, c.others...)
+	c.mu.Unlock()
 	m.mu.Lock()
 	delete(m.calls, c.id)
-	for _, l := range []*leg{c.a, c.b} {
-		if l != nil && l.dialogID != "" && m.dialogs[l.dialogID] == l {
+	for _, l := range legs {
+		if l != nil && l.call() == c && l.dialogID != "" && m.dialogs[l.dialogID] == l {
 			delete(m.dialogs, l.dialogID)
 		}
+	}
+	m.mu.Unlock()
+}
+
+// forgetDialog drops a leg's dialog from the in-dialog routing table.
+func (m *Manager) forgetDialog(l *leg) {
+	m.mu.Lock()
+	if l.dialogID != "" && m.dialogs[l.dialogID] == l {
+		delete(m.dialogs, l.dialogID)
 	}
 	m.mu.Unlock()
 }
@@ -305,9 +322,9 @@ func (m *Manager) handleBye(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if err := l.readBye(req, tx); err != nil {
-		m.log.Debug("bye", "call_id", l.call.id, "error", err)
+		m.log.Debug("bye", "call_id", l.call().id, "error", err)
 	}
-	l.call.hangupFrom(l)
+	l.call().hangupFrom(l)
 }
 
 func (m *Manager) handleAck(req *sip.Request, tx sip.ServerTransaction) {

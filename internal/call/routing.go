@@ -323,3 +323,14 @@ func (m *Manager) destinations(r route, callerSource string) []destination {
 	}
 	return out
 }
+
+// Refusal reports the SIP status, reason and Warning text of a routing
+// refusal inside err (unknown number, outdial not permitted …), for the
+// API to explain a refused transfer, consultation or originate.
+func Refusal(err error) (code int, reason, warning string, ok bool) {
+	var re *routeError
+	if !errors.As(err, &re) {
+		return 0, "", "", false
+	}
+	return re.code, re.reason, re.warning, true
+}

@@ -64,6 +64,7 @@ func (m *Manager) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 
 	dialled := req.Recipient.User
 	var caller Party
+	var callerExt string
 	var r route
 	var err error
 	credentials := req.GetHeader("Proxy-Authorization") != nil
@@ -87,6 +88,11 @@ func (m *Manager) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 		caller = Party{Number: ext.Number, Name: ext.DisplayName, Kind: "extension"}
+		callerExt = ext.Number
+		if target, ok := strings.CutPrefix(dialled, PickupPrefix); ok {
+			m.pickupFromPhone(req, tx, ext, target)
+			return
+		}
 		r, err = m.routeFromExtension(ctx, &rt, ext, dialled)
 	}
 	if err != nil {
@@ -113,7 +119,8 @@ func (m *Manager) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 
-	c := &Call{id: newID(), m: m, caller: caller, dialled: dialled, route: r, startedAt: time.Now(), state: StateRouting}
+	c := &Call{id: newID(), m: m, caller: caller, callerExt: callerExt, dialled: dialled, route: r,
+		startedAt: time.Now(), state: StateRouting, ringing: make(chan ringControl)}
 	c.log = m.log.With("call_id", c.id)
 	if r.callerID != "" {
 		c.caller.Number = r.callerID
@@ -189,9 +196,13 @@ func (c *Call) setup(req *sip.Request, tx sip.ServerTransaction, offer media.Ses
 		fail(sip.StatusServiceUnavailable, "Service Unavailable", store.DispositionFailed)
 		return
 	}
-	a := newLeg(c, sideCaller, epA)
+	a := newLeg(c, roleCaller, epA)
 	a.remote = offer
-	b := newLeg(c, sideCallee, epB)
+	a.party, a.ext, a.label = c.caller, c.callerExt, c.callerExt
+	if c.callerExt != "" {
+		a.party.Number = c.callerExt // the device's own number, not the caller ID presented outside
+	}
+	b := newLeg(c, roleCallee, epB)
 	c.mu.Lock()
 	c.a, c.b = a, b
 	c.mu.Unlock()
@@ -203,14 +214,78 @@ func (c *Call) setup(req *sip.Request, tx sip.ServerTransaction, offer media.Ses
 	}
 	a.server, a.dialogID = dsess, dsess.ID
 	m.addDialog(a)
-	epA.OnDTMF(c.dtmfHandler(sideCaller))
-	epB.OnDTMF(c.dtmfHandler(sideCallee))
+	epA.OnDTMF(c.dtmfHandler(a))
+	epB.OnDTMF(c.dtmfHandler(b))
 
 	// Offer the callee what the caller can do, with RFC 4733 events.
 	const ourDTMF = 101
 	offerB := b.sdp(codecs, ourDTMF, true, media.DirectionSendRecv, false)
+	var provisional, earlyMedia sync.Once
+	onResponse := func(res *sip.Response) {
+		switch {
+		case res.StatusCode == sip.StatusRinging || res.StatusCode == sip.StatusSessionInProgress:
+			if res.StatusCode == sip.StatusSessionInProgress && len(res.Body()) > 0 {
+				earlyMedia.Do(func() { c.earlyMedia(dsess, res, codecs) })
+			}
+			provisional.Do(func() {
+				if c.move(StateRinging, events.CallRinging) && res.StatusCode == sip.StatusRinging {
+					if err := dsess.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
+						c.log.Debug("180 to caller failed", "error", err)
+					}
+				}
+			})
+		}
+	}
+	for {
+		out := c.ringRound(dsess, dests, offerB, onResponse)
+		switch {
+		case out.redirect != nil:
+			c.mu.Lock()
+			c.route = *out.redirect
+			info := c.infoLocked()
+			c.mu.Unlock()
+			c.log.Info("ringing call redirected", "target", out.redirect.describe())
+			m.publish(events.CallRedirected, c, info)
+			if dests = m.destinations(*out.redirect, ""); len(dests) == 0 {
+				c.respondCaller(dsess, sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", q850(20, "SUBSCRIBER_ABSENT"))
+				c.end(endInfo{by: "system", code: sip.StatusTemporarilyUnavailable, disposition: store.DispositionUnavailable, reason: "redirect target unavailable"})
+				return
+			}
+		case out.pick != nil:
+			c.answerPickup(dsess, out.pick, codecs)
+			return
+		case out.winner != nil:
+			c.answer(dsess, out.winner, codecs)
+			return
+		default:
+			c.failSetup(dsess, out.failures, out.ringErr, out.callerCancelled)
+			return
+		}
+	}
+}
 
-	ringCtx, cancelRing := context.WithTimeout(context.Background(), m.cfg.RingTimeout)
+// ringControl changes a ringing call from outside its setup goroutine:
+// redirect it (blind transfer before answer, pickup from the console) or
+// hand it a picked-up leg (a phone dialled the pickup code).
+type ringControl struct {
+	redirect *route
+	pick     *pickup
+}
+
+// roundOutcome is how one round of ringing ended.
+type roundOutcome struct {
+	winner          *forkResult
+	failures        []forkResult
+	ringErr         error
+	callerCancelled bool
+	redirect        *route
+	pick            *pickup
+}
+
+// ringRound rings dests until one answers, all fail, the ring time is
+// over, the caller gives up, or the call is redirected or picked up.
+func (c *Call) ringRound(dsess *sipgo.DialogServerSession, dests []destination, offerB []byte, onResponse func(*sip.Response)) roundOutcome {
+	ringCtx, cancelRing := context.WithTimeout(context.Background(), c.m.cfg.RingTimeout)
 	defer cancelRing()
 	c.mu.Lock()
 	c.cancelRing = cancelRing
@@ -218,44 +293,35 @@ func (c *Call) setup(req *sip.Request, tx sip.ServerTransaction, offer media.Ses
 
 	results := make(chan forkResult, len(dests))
 	forkCtx := make([]context.CancelFunc, len(dests))
-	var provisional sync.Once
-	var earlyMedia sync.Once
 	for i, d := range dests {
 		fctx, fcancel := context.WithCancel(ringCtx)
 		forkCtx[i] = fcancel
-		go c.fork(fctx, d, offerB, results, func(res *sip.Response) {
-			switch {
-			case res.StatusCode == sip.StatusRinging || res.StatusCode == sip.StatusSessionInProgress:
-				if res.StatusCode == sip.StatusSessionInProgress && len(res.Body()) > 0 {
-					earlyMedia.Do(func() { c.earlyMedia(dsess, res, codecs) })
-				}
-				provisional.Do(func() {
-					if c.move(StateRinging, events.CallRinging) && res.StatusCode == sip.StatusRinging {
-						if err := dsess.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
-							c.log.Debug("180 to caller failed", "error", err)
-						}
-					}
-				})
-			}
-		})
+		go c.fork(fctx, d, c.caller, offerB, results, onResponse)
 	}
-
-	var winner *forkResult
-	var failures []forkResult
+	var out roundOutcome
 	callerGone := dsess.Context().Done()
 	pending := len(dests)
-	for pending > 0 && winner == nil {
+	for pending > 0 && out.winner == nil && out.redirect == nil && out.pick == nil {
 		select {
 		case r := <-results:
 			pending--
 			if r.err == nil {
-				winner = &r
+				out.winner = &r
 			} else {
-				failures = append(failures, r)
+				out.failures = append(out.failures, r)
 			}
 		case <-callerGone:
 			callerGone = nil
+			out.callerCancelled = true
 			cancelRing() // CANCEL every fork (RFC 3261 §9.1)
+		case rc := <-c.ringing:
+			if out.callerCancelled {
+				if rc.pick != nil {
+					rc.pick.done <- ErrNotRinging
+				}
+				continue
+			}
+			out.redirect, out.pick = rc.redirect, rc.pick
 		}
 	}
 	// Stop the other forks; a late 2xx among them is ACKed and BYEd.
@@ -265,12 +331,8 @@ func (c *Call) setup(req *sip.Request, tx sip.ServerTransaction, offer media.Ses
 	if pending > 0 {
 		go c.drainForks(results, pending)
 	}
-
-	if winner == nil {
-		c.failSetup(dsess, failures, ringCtx.Err(), callerGone == nil)
-		return
-	}
-	c.answer(dsess, winner, codecs)
+	out.ringErr = ringCtx.Err()
+	return out
 }
 
 // drainForks collects the forks still running after the fork was decided:
@@ -288,15 +350,15 @@ func (c *Call) drainForks(results <-chan forkResult, left int) {
 }
 
 // fork sends one INVITE and reports its final outcome.
-func (c *Call) fork(ctx context.Context, d destination, sdp []byte, results chan<- forkResult, onResponse func(*sip.Response)) {
+func (c *Call) fork(ctx context.Context, d destination, from Party, sdp []byte, results chan<- forkResult, onResponse func(*sip.Response)) {
 	m := c.m
 	req := sip.NewRequest(sip.INVITE, d.uri)
 	req.SetTransport(strings.ToUpper(d.transport))
 	req.SetDestination(d.addr)
-	from := &sip.FromHeader{DisplayName: c.caller.Name,
-		Address: sip.Uri{Scheme: "sip", User: c.caller.Number, Host: m.sip.Host()}, Params: sip.NewParams()}
-	from.Params.Add("tag", sip.GenerateTagN(16))
-	req.AppendHeader(from)
+	fromHdr := &sip.FromHeader{DisplayName: from.Name,
+		Address: sip.Uri{Scheme: "sip", User: from.Number, Host: m.sip.Host()}, Params: sip.NewParams()}
+	fromHdr.Params.Add("tag", sip.GenerateTagN(16))
+	req.AppendHeader(fromHdr)
 	toUser := d.uri.User
 	if d.trunk == nil {
 		toUser = d.label
@@ -313,14 +375,7 @@ func (c *Call) fork(ctx context.Context, d destination, sdp []byte, results chan
 		results <- forkResult{dest: d, err: fmt.Errorf("invite %s: %w", d.label, err)}
 		return
 	}
-	opts := sipgo.AnswerOptions{OnResponse: func(res *sip.Response) error {
-		onResponse(res)
-		return nil
-	}}
-	if d.trunk != nil && d.trunk.Password != "" {
-		opts.Username, opts.Password = d.trunk.Username, d.trunk.Password
-	}
-	if err := dlg.WaitAnswer(ctx, opts); err != nil {
+	if err := dlg.WaitAnswer(ctx, answerOptions(d, onResponse)); err != nil {
 		results <- forkResult{dest: d, dialog: dlg, err: err}
 		return
 	}
@@ -362,7 +417,9 @@ func (c *Call) applyCalleeSDP(sd media.SessionDesc, callerCodecs []media.Codec) 
 	a.codec = codecA
 	a.mu.Unlock()
 	a.ep.SetRemote(a.remote.Addr, codecA, a.remote.DTMFType)
-	return codecA, c.connect()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return codecA, c.applyMediaLocked()
 }
 
 // pickCodec answers the caller with the callee's codec when the caller
@@ -376,28 +433,23 @@ func pickCodec(callee media.Codec, callerCodecs []media.Codec) media.Codec {
 	return callerCodecs[0]
 }
 
-func (c *Call) connect() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.bridge != nil {
-		return nil
-	}
-	br, err := c.m.media.Connect(c.a.ep, c.b.ep)
-	if err != nil {
-		return fmt.Errorf("call %s: bridge: %w", c.id, err)
-	}
-	c.bridge = br
-	return nil
-}
-
 func (c *Call) answer(dsess *sipgo.DialogServerSession, w *forkResult, codecs []media.Codec) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := w.dialog.Ack(ctx); err != nil {
 		c.log.Warn("ack to callee failed", "error", err)
 	}
-	a, b := c.a, c.b
+	b := c.b
 	b.client, b.dialogID, b.label = w.dialog, w.dialog.ID, w.dest.label
+	if w.dest.trunk == nil {
+		b.ext = w.dest.label
+		b.party = Party{Number: w.dest.label, Kind: "extension"}
+		if e, err := c.m.st.ExtensionByNumber(ctx, b.ext); err == nil {
+			b.party.Name = e.DisplayName
+		}
+	} else {
+		b.party = Party{Number: c.route.target, Kind: "external"}
+	}
 	c.m.addDialog(b)
 
 	sd, err := media.ParseSDP(w.dialog.InviteResponse.Body())
@@ -419,16 +471,23 @@ func (c *Call) answer(dsess *sipgo.DialogServerSession, w *forkResult, codecs []
 		c.end(endInfo{by: "system", code: sip.StatusServiceUnavailable, disposition: store.DispositionFailed, reason: err.Error()})
 		return
 	}
+	c.answerCaller(dsess, codecA, w.dest.label)
+}
+
+// answerCaller sends the 2xx to the caller once the callee's leg is up
+// and the media is connected.
+func (c *Call) answerCaller(dsess *sipgo.DialogServerSession, codecA media.Codec, answeredBy string) {
+	a := c.a
 	body := a.sdp([]media.Codec{codecA}, a.remote.DTMFType, a.remote.HasDTMF, media.DirectionSendRecv, false)
 	res := sip.NewResponseFromRequest(dsess.InviteRequest, sip.StatusOK, "OK", body)
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	res.AppendHeader(sip.NewHeader("Allow", c.m.sip.Allow()))
 
 	c.mu.Lock()
-	c.answeredAt, c.answeredBy, c.codec = time.Now(), w.dest.label, codecA.Name
+	c.answeredAt, c.answeredBy, c.codec = time.Now(), answeredBy, codecA.Name
 	c.mu.Unlock()
 	c.move(StateAnswered, events.CallAnswered)
-	c.log.Info("call answered", "from", c.caller.Number, "to", c.dialled, "answered_by", w.dest.label, "codec", codecA.Name)
+	c.log.Info("call answered", "from", c.caller.Number, "to", c.dialled, "answered_by", answeredBy, "codec", codecA.Name)
 	// WriteResponse retransmits the 2xx until the ACK (RFC 3261 §13.3.1.4).
 	if err := dsess.WriteResponse(res); err != nil {
 		c.log.Info("caller did not take the answer", "error", err)
@@ -534,17 +593,20 @@ func classify(code int) (store.Disposition, int, string) {
 	}
 }
 
-// dtmfHandler publishes a telephone event from one side's media.
-func (c *Call) dtmfHandler(s side) media.DTMFHandler {
+// dtmfHandler publishes a telephone event from one leg's media. The leg
+// may have moved to another call since, hence l.call().
+func (c *Call) dtmfHandler(l *leg) media.DTMFHandler {
 	return func(digit byte, durationMS int) {
-		c.m.publish(events.DTMFReceived, c, DTMF{CallID: c.id, Party: s.String(), Digit: string(digit), DurationMS: durationMS})
+		owner := l.call()
+		owner.m.publish(events.DTMFReceived, owner, DTMF{CallID: owner.id, Party: string(l.role), PartyID: l.id, Digit: string(digit), DurationMS: durationMS})
 	}
 }
 
 // DTMF is the data of a dtmf_received event.
 type DTMF struct {
 	CallID     string `json:"call_id"`
-	Party      string `json:"party"` // caller | callee
+	Party      string `json:"party"` // caller | callee | consult | member | monitor
+	PartyID    string `json:"party_id"`
 	Digit      string `json:"digit"`
 	DurationMS int    `json:"duration_ms"`
 }

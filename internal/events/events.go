@@ -27,6 +27,19 @@ const (
 	DTMFReceived     Type = "dtmf_received"
 	DeviceRegistered Type = "device_registered"
 	DeviceRemoved    Type = "device_unregistered"
+
+	// ACD (internal/acd). Agent events have the resource "agent:<user
+	// id>" and an acd.AgentView; queue events "queue:<number>" and an
+	// acd.QueueCallView, acd.MembershipView or acd.QueueStats.
+	AgentStateChanged      Type = "agent_state_changed"            // status or state changed
+	AgentMembershipChanged Type = "agent_queue_membership_changed" // logged in, paused, logged out, penalty
+	QueueCallEntered       Type = "queue_call_entered"
+	QueueCallOffered       Type = "queue_call_offered"  // ringing one agent (more with ringall)
+	QueueCallReturned      Type = "queue_call_returned" // not answered: back at its place
+	QueueCallAnswered      Type = "queue_call_answered"
+	QueueCallAbandoned     Type = "queue_call_abandoned"  // the caller hung up before an answer
+	QueueCallOverflowed    Type = "queue_call_overflowed" // max wait reached: sent to the overflow destination
+	QueueStatsUpdated      Type = "queue_stats_updated"
 )
 
 // Event is one fact. Data is the full new state of the resource (a value

@@ -166,7 +166,7 @@ func (c *Call) answerPickup(dsess *sipgo.DialogServerSession, p *pickup, codecs 
 		return
 	}
 	body := b.sdp([]media.Codec{codecB}, p.offer.DTMFType, p.offer.HasDTMF, media.DirectionSendRecv, false)
-	res := sip.NewResponseFromRequest(p.req, sip.StatusOK, "OK", body)
+	res := sip.NewResponseFromRequest(pd.InviteRequest, sip.StatusOK, "OK", body)
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	res.AppendHeader(sip.NewHeader("Allow", m.sip.Allow()))
 	ackDone := make(chan error, 1)

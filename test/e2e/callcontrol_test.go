@@ -59,6 +59,13 @@ func incoming(t *testing.T, p *siptest.Phone, who string) *siptest.Call {
 // customer to the agent.
 func threeParties(t *testing.T, s *server) (cust, agent *siptest.Call, third *siptest.Phone, callID string) {
 	t.Helper()
+	cust, agent, _, third, callID = threePartiesPhones(t, s)
+	return cust, agent, third, callID
+}
+
+// threePartiesPhones is threeParties that also returns the agent's phone.
+func threePartiesPhones(t *testing.T, s *server) (cust, agent *siptest.Call, agentPhone, third *siptest.Phone, callID string) {
+	t.Helper()
 	p1 := phone(t, s, "1001", customerHz, "udp")
 	p2 := phone(t, s, "1002", agentHz, "udp")
 	third = phone(t, s, "1003", consultHz, "udp")
@@ -72,7 +79,7 @@ func threeParties(t *testing.T, s *server) (cust, agent *siptest.Call, third *si
 	hearsOnly(t, cust, "customer", agentHz)
 	hearsOnly(t, agent, "agent", customerHz)
 	callID = waitCallState(t, s, "answered", "")
-	return cust, agent, third, callID
+	return cust, agent, p2, third, callID
 }
 
 func TestBlindTransferFromAPI(t *testing.T) {

@@ -574,4 +574,3 @@ func (c *Call) applyOrLog() {
 		c.log.Error("media reconfiguration failed", "error", err)
 	}
 }
-

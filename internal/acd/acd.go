@@ -339,6 +339,20 @@ func (e *Engine) unlock() {
 		return
 	}
 	e.dispatching = true
+	e.runOutbox(maxDispatchRounds)
+}
+
+// maxDispatchRounds bounds how many batches of actions one caller runs
+// for others before a goroutine takes over: under a burst, an API request
+// or a call-layer goroutine that happened to start dispatching is not
+// kept running everyone's offers.
+const maxDispatchRounds = 8
+
+// runOutbox runs the outbox until it is empty, with e.mu held on entry
+// and e.dispatching set; it returns with e.mu released. After rounds
+// batches (0: no limit) it hands the rest to a new goroutine, which ends
+// when the outbox is empty.
+func (e *Engine) runOutbox(rounds int) {
 	done := false
 	defer func() {
 		if !done { // a Calls method panicked: let the next unlock dispatch
@@ -347,7 +361,22 @@ func (e *Engine) unlock() {
 			e.mu.Unlock()
 		}
 	}()
-	for {
+	for i := 0; ; i++ {
+		if len(e.outbox) == 0 {
+			e.dispatching = false
+			done = true
+			e.mu.Unlock()
+			return
+		}
+		if rounds > 0 && i == rounds {
+			done = true
+			e.mu.Unlock()
+			go func() {
+				e.mu.Lock()
+				e.runOutbox(0)
+			}()
+			return
+		}
 		acts, calls := e.outbox, e.calls
 		e.outbox = nil
 		e.mu.Unlock()
@@ -362,12 +391,6 @@ func (e *Engine) unlock() {
 			}
 		}
 		e.mu.Lock()
-		if len(e.outbox) == 0 {
-			e.dispatching = false
-			done = true
-			e.mu.Unlock()
-			return
-		}
 	}
 }
 

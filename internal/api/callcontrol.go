@@ -85,6 +85,7 @@ func callControlError(w http.ResponseWriter, err error) {
 		{call.ErrRecording, http.StatusConflict, "already_recording"},
 		{call.ErrNotRecording, http.StatusConflict, "not_recording"},
 		{call.ErrRecordingOff, http.StatusConflict, "recording_not_configured"},
+		{call.ErrAgentUnavailable, http.StatusConflict, "agent_unavailable"},
 		{call.ErrTooManyCalls, http.StatusServiceUnavailable, "too_many_calls"},
 		{call.ErrBadParty, http.StatusBadRequest, "invalid_party"},
 		{call.ErrBadMode, http.StatusBadRequest, "invalid_mode"},

@@ -35,8 +35,9 @@ type Call struct {
 	state      State
 	a, b       *leg   // primary parties; b is nil while ringing or transferring
 	others     []*leg // consult, conference members, monitors
-	answeredAt time.Time
+	answeredAt time.Time // when a person answered (for a queue call: the agent)
 	answeredBy string
+	connected  bool // the caller's dialog is established (answered, or queued with music)
 	codec      string // the caller leg's codec, for Info
 	endOnce    sync.Once
 	ended      bool
@@ -46,6 +47,7 @@ type Call struct {
 	conf     *confState
 	transfer *transferState
 	rec      *recordingState
+	queue    *queueState // while the ACD has the call (queue.go)
 	monitors []*pendingDial // supervisors being rung
 
 	cancelRing        context.CancelFunc // stops the fork while ringing
@@ -111,7 +113,7 @@ func (c *Call) infoLocked() Info {
 		t := c.answeredAt
 		i.AnsweredAt = &t
 	}
-	if !c.answeredAt.IsZero() {
+	if c.connected {
 		for _, l := range c.partiesLocked() {
 			i.Parties = append(i.Parties, PartyInfo{ID: l.id, Role: string(l.role), Number: l.party.Number,
 				Name: l.party.Name, Kind: l.party.Kind, Extension: l.ext, Held: l.onHold, Mode: l.monitor})
@@ -432,9 +434,9 @@ func (c *Call) activePartiesLocked() []*leg {
 
 func (c *Call) hangup(by, reason string) {
 	c.mu.Lock()
-	answered := !c.answeredAt.IsZero()
+	connected := c.connected
 	c.mu.Unlock()
-	if !answered {
+	if !connected {
 		// Still ringing: the setup goroutine owns the legs; cancelling is its job.
 		c.cancelSetup()
 		return
@@ -464,21 +466,23 @@ func (c *Call) end(e endInfo) {
 			l.gone = true
 		}
 		cancels := c.pendingCancelsLocked()
+		queueLeft := c.queueLeftLocked()
 		recs := c.stopRecordingLocked()
 		c.teardownMediaLocked()
 		info := c.infoLocked()
-		answeredAt, answeredBy := c.answeredAt, c.answeredBy
+		answeredAt, answeredBy, connected := c.answeredAt, c.answeredBy, c.connected
 		r := c.route
 		c.mu.Unlock()
 
 		for _, cancel := range cancels {
 			cancel()
 		}
+		queueLeft()
 		// BYE the legs still up, in parallel when there are several, so
 		// the common case (one side hung up) costs no goroutine.
 		var up []*leg
 		for _, l := range legs {
-			if l != e.skip && !answeredAt.IsZero() {
+			if l != e.skip && connected {
 				up = append(up, l)
 			}
 		}

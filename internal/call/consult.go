@@ -89,6 +89,9 @@ func (c *Call) Consult(ctx context.Context, exts []string, target string) error 
 		return fmt.Errorf("consult %s: %w", c.id, err)
 	}
 	r, err := c.m.routeFor(ctx, by.ext, target)
+	if err == nil {
+		err = c.m.checkTransferTarget(r, false)
+	}
 	if err != nil {
 		return fmt.Errorf("consult %s to %s: %w", c.id, target, err)
 	}
@@ -266,7 +269,9 @@ func (c *Call) CompleteTransfer(exts []string) error {
 	cs.leg.onHold, cs.customer.onHold = false, false
 	c.applyOrLog()
 	info := c.infoLocked()
+	agentLeft := c.agentLeavesLocked(by)
 	c.mu.Unlock()
+	agentLeft()
 	c.log.Info("attended transfer completed", "by", by.party.Number, "to", cs.leg.label)
 	c.m.publish(events.TransferCompleted, c, info)
 	go c.releaseLeg(by, true)

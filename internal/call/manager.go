@@ -66,6 +66,7 @@ type Manager struct {
 	st     Store
 	reg    Registrar
 	bus    *events.Bus
+	acd    Distributor // nil: queues ring all members (no ACD)
 	cdrs   *cdrWriter
 	active atomic.Int64
 

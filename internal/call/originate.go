@@ -88,7 +88,7 @@ func (c *Call) originate(ctx context.Context, r route, target string) {
 		return
 	}
 	c.b = b
-	c.answeredAt, c.answeredBy, c.codec = time.Now(), b.label, a.codec.Name
+	c.answeredAt, c.answeredBy, c.codec, c.connected = time.Now(), b.label, a.codec.Name, true
 	err = c.applyMediaLocked()
 	c.mu.Unlock()
 	if err != nil {

@@ -35,7 +35,7 @@ func (m *Manager) RingingAt(ext string) (*Call, error) {
 	var best *Call
 	for _, c := range m.calls {
 		c.mu.Lock()
-		ok := c.answeredAt.IsZero() && !c.ended && slices.Contains(c.route.members, ext)
+		ok := !c.connected && !c.ended && slices.Contains(c.route.members, ext)
 		c.mu.Unlock()
 		if ok && (best == nil || c.startedAt.Before(best.startedAt)) {
 			best = c
@@ -52,7 +52,7 @@ func (m *Manager) RingingAt(ext string) (*Call, error) {
 // call is no longer ringing.
 func (c *Call) sendRingControl(rc ringControl) error {
 	c.mu.Lock()
-	ringing := c.answeredAt.IsZero() && !c.ended
+	ringing := !c.connected && !c.ended
 	c.mu.Unlock()
 	if !ringing {
 		return ErrNotRinging

@@ -177,8 +177,9 @@ func (c *Call) setup(req *sip.Request, tx sip.ServerTransaction, offer media.Ses
 	}
 	m.publish(events.CallCreated, c, c.Info())
 
+	viaACD := c.route.kind == store.TargetQueue && m.acd != nil
 	dests := m.destinations(c.route, req.Source())
-	if len(dests) == 0 {
+	if len(dests) == 0 && !viaACD {
 		c.log.Info("no registered device", "target", c.route.describe())
 		fail(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", store.DispositionUnavailable, q850(20, "SUBSCRIBER_ABSENT"))
 		return
@@ -217,6 +218,10 @@ func (c *Call) setup(req *sip.Request, tx sip.ServerTransaction, offer media.Ses
 	epA.OnDTMF(c.dtmfHandler(a))
 	epB.OnDTMF(c.dtmfHandler(b))
 
+	if viaACD {
+		c.enterQueue(dsess, codecs)
+		return
+	}
 	// Offer the callee what the caller can do, with RFC 4733 events.
 	const ourDTMF = 101
 	offerB := b.sdp(codecs, ourDTMF, true, media.DirectionSendRecv, false)
@@ -484,7 +489,7 @@ func (c *Call) answerCaller(dsess *sipgo.DialogServerSession, codecA media.Codec
 	res.AppendHeader(sip.NewHeader("Allow", c.m.sip.Allow()))
 
 	c.mu.Lock()
-	c.answeredAt, c.answeredBy, c.codec = time.Now(), answeredBy, codecA.Name
+	c.answeredAt, c.answeredBy, c.codec, c.connected = time.Now(), answeredBy, codecA.Name, true
 	c.mu.Unlock()
 	c.move(StateAnswered, events.CallAnswered)
 	c.log.Info("call answered", "from", c.caller.Number, "to", c.dialled, "answered_by", answeredBy, "codec", codecA.Name)

@@ -11,12 +11,13 @@ const (
 	StateUnknown  State = iota
 	StateRouting        // INVITE accepted, target being resolved
 	StateRinging        // at least one destination alerted (180/183)
+	StateQueued         // answered by a queue: the caller hears music until an agent answers
 	StateAnswered       // media bridged
 	StateHeld           // answered, one party on hold (music to the other)
 	StateEnded
 )
 
-var stateNames = [...]string{"unknown", "routing", "ringing", "answered", "held", "ended"}
+var stateNames = [...]string{"unknown", "routing", "ringing", "queued", "answered", "held", "ended"}
 
 func (s State) String() string {
 	if s < 0 || int(s) >= len(stateNames) {
@@ -31,7 +32,8 @@ func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // transitions lists the allowed moves; anything else is a bug or an
 // out-of-order event, and is rejected rather than applied.
 var transitions = map[State][]State{
-	StateRouting:  {StateRinging, StateAnswered, StateEnded},
+	StateRouting:  {StateRinging, StateQueued, StateAnswered, StateEnded},
+	StateQueued:   {StateAnswered, StateEnded},
 	StateRinging:  {StateAnswered, StateEnded},
 	StateAnswered: {StateHeld, StateEnded},
 	StateHeld:     {StateAnswered, StateEnded},

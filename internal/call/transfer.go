@@ -64,6 +64,9 @@ func (c *Call) BlindTransfer(ctx context.Context, exts []string, target string) 
 // is then left to the phone to end (REFER), else it is ended here.
 func (c *Call) blindTransfer(ctx context.Context, by *leg, target string, progress TransferProgress) error {
 	r, err := c.m.routeFor(ctx, by.ext, target)
+	if err == nil {
+		err = c.m.checkTransferTarget(r, true)
+	}
 	if err != nil {
 		return fmt.Errorf("transfer %s to %s: %w", c.id, target, err)
 	}
@@ -102,7 +105,9 @@ func (c *Call) blindTransfer(ctx context.Context, by *leg, target string, progre
 	keep.onHold = true // music while the target rings
 	c.applyOrLog()
 	info := c.infoLocked()
+	agentLeft := c.agentLeavesLocked(by)
 	c.mu.Unlock()
+	agentLeft()
 
 	c.log.Info("blind transfer", "by", by.party.Number, "target", target)
 	c.m.publish(events.CallTransferred, c, info)

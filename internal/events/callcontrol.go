@@ -3,6 +3,8 @@ package events
 // Call-control event types (SPEC T3–T9, D4, D5, S1). Each carries the
 // call's full new state (call.Info), so a console needs no second request.
 const (
+	CallQueued        Type = "call_queued"        // answered by a queue: the caller waits with music for an agent
+	CallOffered       Type = "call_offered"       // a queue call rings an agent (data: call and agent)
 	CallRedirected    Type = "call_redirected"    // a ringing call was sent elsewhere (blind transfer before answer, pickup)
 	CallPickedUp      Type = "call_picked_up"     // a ringing call was taken by another extension
 	CallTransferred   Type = "call_transferred"   // blind transfer started: the transferor left, the target is ringing

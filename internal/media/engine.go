@@ -12,12 +12,11 @@
 // hand-off, no allocation per packet.
 //
 // A Mixer member's reader decodes its audio into the member's jitter buffer
-// instead. Mix clock goroutines (one per CPU, started with the first
-// mixers; see mixClock) tick every 20 ms: for each of their mixers they
-// take a frame from every jitter buffer, mix per listener, send out of each
-// listener's socket, and queue a stereo frame for each Recording. Each
-// Recording has a writer goroutine that does the disk I/O, so a slow disk
-// never delays a tick.
+// instead. Each Mixer has a clock goroutine (mixClock) that ticks every
+// 20 ms: it takes a frame from every jitter buffer, mixes per listener,
+// sends out of each listener's socket, and queues a stereo frame for each
+// Recording. Each Recording has a writer goroutine that does the disk I/O,
+// so a slow disk never delays a tick.
 //
 // # Lock order
 //

@@ -24,23 +24,29 @@ const (
 )
 
 // clockPolicy says how mixers are spread over clock goroutines. Chosen by
-// measurement (BenchmarkConferenceCapacity, docs/PERFORMANCE.md); the other
-// policies stay for that benchmark.
+// measurement (BenchmarkConferenceCapacity, docs/PERFORMANCE.md): with 50
+// rooms of 10, per-mixer clocks had the fewest late ticks for the same CPU.
+// The other policies stay for that benchmark to compare.
 type clockPolicy uint8
 
 const (
-	// clockSharded runs one clock goroutine per CPU (GOMAXPROCS), started on
-	// demand, each mixer on the clock with the fewest members: few wake-ups,
-	// and rooms mix in parallel on all cores.
-	clockSharded clockPolicy = iota
-	// clockShared runs every mixer on one clock goroutine.
+	// clockPerMixer (the default) gives each mixer its own goroutine and
+	// timer: a room's tick never waits for another room's sends, and rooms
+	// created at different times tick at different phases of the 20 ms
+	// period, which spreads the send bursts. It costs one goroutine wake
+	// per room per tick.
+	clockPerMixer clockPolicy = iota
+	// clockSharded runs one clock goroutine per CPU (GOMAXPROCS), each mixer
+	// on the clock with the least load: fewer wake-ups, but the rooms of a
+	// shard wait for each other's sends.
+	clockSharded
+	// clockShared runs every mixer on one clock goroutine: the last room of
+	// a round starts after every other room's sends, on one core.
 	clockShared
-	// clockPerMixer gives each mixer its own goroutine and timer.
-	clockPerMixer
 )
 
 // mixClock is one clock goroutine: every 20 ms it ticks each of its
-// mixers in turn.
+// mixers in turn (one mixer under the default policy).
 type mixClock struct {
 	eng *Engine
 
@@ -78,6 +84,7 @@ func (e *Engine) pickMixClock() *mixClock {
 		}
 		return e.mixClocks[0]
 	}
+	// clockSharded
 	if len(e.mixClocks) < runtime.GOMAXPROCS(0) {
 		c := newMixClock(e)
 		e.mixClocks = append(e.mixClocks, c)

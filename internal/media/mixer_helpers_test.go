@@ -9,8 +9,8 @@ import (
 	"github.com/pion/rtp"
 )
 
-// Mixer tests use ports 41100-41299, 41520-41549 and 41820-41879;
-// BenchmarkConferenceCapacity and BenchmarkCallCPU use 58000-59999.
+// Mixer tests use ports 41100-41299, 41520-41549 and 41820-41879; the
+// mixer benchmarks (which run one at a time) use 58000-59999.
 
 // talker is a phone that sends a continuous tone to its endpoint in real
 // time (one packet per ptime) from its own goroutine, like a caller

@@ -41,6 +41,7 @@
 package acd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -164,6 +165,11 @@ type Config struct {
 	// Default StatusAvailable: a queue member with only a phone and no
 	// console takes queue calls, as members did before the ACD.
 	DefaultStatus Status
+	// ReloadInterval is how often Load rereads the configuration once
+	// started, so that users and extensions changed through the admin API
+	// reach the engine (the API reloads at once after a queue change).
+	// Default 30 s: a new agent waits at most that long; negative: never.
+	ReloadInterval time.Duration
 	// MaxPendingHistory bounds status history rows waiting to be written
 	// (the store is slow or failing); beyond it the oldest are dropped
 	// with an error logged. Default 10,000.
@@ -185,6 +191,9 @@ func (c *Config) defaults() {
 	}
 	if c.DefaultStatus == StatusUnknown {
 		c.DefaultStatus = StatusAvailable
+	}
+	if c.ReloadInterval == 0 {
+		c.ReloadInterval = 30 * time.Second
 	}
 	if c.MaxPendingHistory <= 0 {
 		c.MaxPendingHistory = 10_000
@@ -269,7 +278,8 @@ func (e *Engine) SetCalls(c Calls) {
 	e.calls = c
 }
 
-// Start starts writing status history behind. Close stops it.
+// Start starts writing status history behind and rereading the
+// configuration every ReloadInterval. Close stops both.
 func (e *Engine) Start() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -279,6 +289,30 @@ func (e *Engine) Start() {
 	e.started = true
 	e.wg.Add(1)
 	go e.persistLoop()
+	if e.cfg.ReloadInterval > 0 {
+		e.wg.Add(1)
+		go e.reloadLoop(e.cfg.ReloadInterval)
+	}
+}
+
+// reloadLoop calls Load every interval (real time: the injected clock
+// serves the ACD's own timers) until Close.
+func (e *Engine) reloadLoop(interval time.Duration) {
+	defer e.wg.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), interval)
+			if err := e.Load(ctx); err != nil {
+				e.log.Error("reload the ACD configuration", "error", err)
+			}
+			cancel()
+		case <-e.stop:
+			return
+		}
+	}
 }
 
 // Close stops the engine's timers and writes what is pending. Calls in

@@ -22,6 +22,7 @@ type Store interface {
 
 	SetAgentStatus(ctx context.Context, a store.AgentStatus) error
 	AddAgentStatusChanges(ctx context.Context, cs []store.AgentStatusChange) error
+	AgentStatusHistory(ctx context.Context, userID int64, since time.Time, limit int) ([]store.AgentStatusChange, error)
 	SetQueueMembership(ctx context.Context, m store.QueueMembership) error
 	SetCDRWrapupCode(ctx context.Context, callID, code string) error
 	CreateReasonCode(ctx context.Context, rc store.ReasonCode) (store.ReasonCode, error)

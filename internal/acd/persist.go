@@ -3,6 +3,8 @@ package acd
 import (
 	"context"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/store"
 )
 
 // Status history is written behind: a row is queued under the engine's
@@ -50,3 +52,14 @@ func (e *Engine) flushHistory() {
 // Flush writes the queued status history now (tests, reports that must
 // see the latest rows).
 func (e *Engine) Flush() { e.flushHistory() }
+
+// History returns an agent's status changes at or after since, oldest
+// first, at most limit, the ones not written yet included. Without a
+// store it is empty.
+func (e *Engine) History(ctx context.Context, userID int64, since time.Time, limit int) ([]store.AgentStatusChange, error) {
+	if e.st == nil {
+		return nil, nil
+	}
+	e.flushHistory()
+	return e.st.AgentStatusHistory(ctx, userID, since, limit)
+}

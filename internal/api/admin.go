@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/store"
 )
@@ -31,6 +32,9 @@ type Options struct {
 	// CountryCode normalises DIDs given as national numbers to E.164
 	// (config numbers.country_code), as routing does for inbound calls.
 	CountryCode string
+	// ACD is the queue engine behind the agent and queue routes
+	// (acd_*.go); nil answers them 503 acd_unavailable.
+	ACD *acd.Engine
 }
 
 // AdminStore is what the configuration handlers read and write.

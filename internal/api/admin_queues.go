@@ -5,14 +5,16 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
+	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/store"
 )
 
 // Queues: GET/POST /api/queues, GET/PATCH/DELETE /api/queues/{number}.
-// Admin only. The ACD reads a queue on every call to it, so changes apply
-// to the next call without a reload.
+// Admin only. The ACD rereads its configuration after every change.
 
 // Bounds of a queue's members.
 const (
@@ -20,7 +22,7 @@ const (
 	maxPenalty      = 100
 )
 
-// strategyRingAll is the only strategy the ACD implements so far.
+// strategyRingAll is a new queue's strategy when none is given.
 const strategyRingAll = "ringall"
 
 // queueMemberView is a queue member in requests and responses.
@@ -36,10 +38,26 @@ type queueView struct {
 	Name     string            `json:"name"`
 	Strategy string            `json:"strategy"`
 	Members  []queueMemberView `json:"members"`
+	queueSettings
+}
+
+// queueSettings are how the ACD serves a queue (store.Queue documents
+// each); durations in whole seconds.
+type queueSettings struct {
+	RingTimeS           int    `json:"ring_time_s"`
+	WrapupTimeS         int    `json:"wrapup_time_s"`
+	MaxWaiting          int    `json:"max_waiting"` // 0: no limit
+	MaxWaitS            int    `json:"max_wait_s"`  // 0: no limit
+	OverflowDestination string `json:"overflow_destination"`
+	JoinEmpty           bool   `json:"join_empty"`
+	ServiceLevelS       int    `json:"service_level_s"`
 }
 
 func newQueueView(q store.Queue) queueView {
-	v := queueView{ID: q.ID, Number: q.Number, Name: q.Name, Strategy: q.Strategy, Members: make([]queueMemberView, len(q.Members))}
+	v := queueView{ID: q.ID, Number: q.Number, Name: q.Name, Strategy: q.Strategy, Members: make([]queueMemberView, len(q.Members)),
+		queueSettings: queueSettings{RingTimeS: int(q.RingTime / time.Second), WrapupTimeS: int(q.WrapupTime / time.Second),
+			MaxWaiting: q.MaxWaiting, MaxWaitS: int(q.MaxWait / time.Second), OverflowDestination: q.OverflowDestination,
+			JoinEmpty: !q.RefuseWhenEmpty, ServiceLevelS: int(q.ServiceLevel / time.Second)}}
 	for i, m := range q.Members {
 		v.Members[i] = queueMemberView{Extension: m.Extension, Penalty: m.Penalty}
 	}
@@ -48,24 +66,100 @@ func newQueueView(q store.Queue) queueView {
 
 // queueBody is a queue in a request; absent fields are nil. POST requires
 // number and name; PATCH changes what is present, members as a whole.
+// (The settings are spelled out rather than an embedded settingsBody:
+// a type error would then name the field "settingsBody.ring_time_s".)
 type queueBody struct {
-	Name     *string            `json:"name"`
-	Strategy *string            `json:"strategy"`
-	Members  *[]queueMemberView `json:"members"`
+	Name                *string            `json:"name"`
+	Strategy            *string            `json:"strategy"`
+	Members             *[]queueMemberView `json:"members"`
+	RingTimeS           *int               `json:"ring_time_s"`
+	WrapupTimeS         *int               `json:"wrapup_time_s"`
+	MaxWaiting          *int               `json:"max_waiting"`
+	MaxWaitS            *int               `json:"max_wait_s"`
+	OverflowDestination *string            `json:"overflow_destination"`
+	JoinEmpty           *bool              `json:"join_empty"`
+	ServiceLevelS       *int               `json:"service_level_s"`
+}
+
+func (b queueBody) settings() settingsBody {
+	return settingsBody{b.RingTimeS, b.WrapupTimeS, b.MaxWaiting, b.MaxWaitS, b.OverflowDestination, b.JoinEmpty, b.ServiceLevelS}
+}
+
+// settingsBody are the queue settings in a request; absent ones are nil.
+type settingsBody struct {
+	RingTimeS           *int    `json:"ring_time_s"`
+	WrapupTimeS         *int    `json:"wrapup_time_s"`
+	MaxWaiting          *int    `json:"max_waiting"`
+	MaxWaitS            *int    `json:"max_wait_s"`
+	OverflowDestination *string `json:"overflow_destination"`
+	JoinEmpty           *bool   `json:"join_empty"`
+	ServiceLevelS       *int    `json:"service_level_s"`
+}
+
+// check validates the present settings.
+func (b settingsBody) check() *fieldError {
+	ranges := []struct {
+		field    string
+		v        *int
+		min, max int
+	}{
+		{"ring_time_s", b.RingTimeS, 1, 600},
+		{"wrapup_time_s", b.WrapupTimeS, 0, 3600},
+		{"max_waiting", b.MaxWaiting, 0, 10000},
+		{"max_wait_s", b.MaxWaitS, 0, 86400},
+		{"service_level_s", b.ServiceLevelS, 1, 3600},
+	}
+	for _, r := range ranges {
+		if r.v != nil && (*r.v < r.min || *r.v > r.max) {
+			return invalidField(r.field, "must be "+strconv.Itoa(r.min)+" to "+strconv.Itoa(r.max))
+		}
+	}
+	if b.OverflowDestination != nil {
+		return checkText("overflow_destination", *b.OverflowDestination, 0, 64)
+	}
+	return nil
+}
+
+// apply copies the present settings onto q.
+func (b settingsBody) apply(q *store.Queue) {
+	sec := func(n *int, d *time.Duration) {
+		if n != nil {
+			*d = time.Duration(*n) * time.Second
+		}
+	}
+	sec(b.RingTimeS, &q.RingTime)
+	sec(b.WrapupTimeS, &q.WrapupTime)
+	sec(b.MaxWaitS, &q.MaxWait)
+	sec(b.ServiceLevelS, &q.ServiceLevel)
+	if b.MaxWaiting != nil {
+		q.MaxWaiting = *b.MaxWaiting
+	}
+	if b.OverflowDestination != nil {
+		q.OverflowDestination = *b.OverflowDestination
+	}
+	if b.JoinEmpty != nil {
+		q.RefuseWhenEmpty = !*b.JoinEmpty
+	}
 }
 
 // checkQueueBody validates the present fields: a name of 1 to 64
-// characters, the ringall strategy ("" means it too), members that are
-// existing extensions, each listed once. Bad input is a *fieldError or an
-// *unsupportedStrategy; other errors are the store's.
+// characters, a strategy the ACD knows ("" means ringall), settings in
+// range, members that are existing extensions, each listed once. Bad
+// input is a *fieldError or an *unsupportedStrategy; other errors are the
+// store's.
 func (s *Server) checkQueueBody(ctx context.Context, b queueBody) error {
 	if b.Name != nil {
 		if fe := checkText("name", *b.Name, 1, 64); fe != nil {
 			return fe
 		}
 	}
-	if b.Strategy != nil && *b.Strategy != "" && *b.Strategy != strategyRingAll {
-		return &unsupportedStrategy{*b.Strategy}
+	if b.Strategy != nil {
+		if _, err := acd.ParseStrategy(*b.Strategy); err != nil {
+			return &unsupportedStrategy{*b.Strategy}
+		}
+	}
+	if fe := b.settings().check(); fe != nil {
+		return fe
 	}
 	if b.Members == nil {
 		return nil
@@ -96,12 +190,12 @@ func (s *Server) checkQueueBody(ctx context.Context, b queueBody) error {
 	return nil
 }
 
-// unsupportedStrategy is a strategy the ACD does not implement yet; it is
+// unsupportedStrategy is a strategy the ACD does not know; it is
 // answered as 400 unsupported_strategy.
 type unsupportedStrategy struct{ name string }
 
 func (e *unsupportedStrategy) Error() string {
-	return "strategy " + strconv.Quote(e.name) + " is not supported yet; use " + strategyRingAll
+	return "strategy " + strconv.Quote(e.name) + " is not one of " + strings.Join(acd.Strategies(), ", ")
 }
 
 // queueError answers an error about a queue, handling unsupportedStrategy
@@ -150,14 +244,24 @@ func (s *Server) createQueue(w http.ResponseWriter, r *http.Request, p auth.Prin
 	// Not queueBody embedded: a type error would then name the field
 	// "queueBody.members" instead of "members".
 	var body struct {
-		Number   string             `json:"number"`
-		Name     *string            `json:"name"`
-		Strategy *string            `json:"strategy"`
-		Members  *[]queueMemberView `json:"members"`
+		Number              string             `json:"number"`
+		Name                *string            `json:"name"`
+		Strategy            *string            `json:"strategy"`
+		Members             *[]queueMemberView `json:"members"`
+		RingTimeS           *int               `json:"ring_time_s"`
+		WrapupTimeS         *int               `json:"wrapup_time_s"`
+		MaxWaiting          *int               `json:"max_waiting"`
+		MaxWaitS            *int               `json:"max_wait_s"`
+		OverflowDestination *string            `json:"overflow_destination"`
+		JoinEmpty           *bool              `json:"join_empty"`
+		ServiceLevelS       *int               `json:"service_level_s"`
 	}
 	if !decodeBody(w, r, &body) {
 		return
 	}
+	qb := queueBody{Name: body.Name, Strategy: body.Strategy, Members: body.Members, RingTimeS: body.RingTimeS,
+		WrapupTimeS: body.WrapupTimeS, MaxWaiting: body.MaxWaiting, MaxWaitS: body.MaxWaitS,
+		OverflowDestination: body.OverflowDestination, JoinEmpty: body.JoinEmpty, ServiceLevelS: body.ServiceLevelS}
 	if !shortNumber.MatchString(body.Number) {
 		writeFieldError(w, invalidField("number", "must be 3 to 6 digits"))
 		return
@@ -166,14 +270,18 @@ func (s *Server) createQueue(w http.ResponseWriter, r *http.Request, p auth.Prin
 		writeFieldError(w, invalidField("name", "is required"))
 		return
 	}
-	if err := s.checkQueueBody(r.Context(), queueBody{Name: body.Name, Strategy: body.Strategy, Members: body.Members}); err != nil {
+	if err := s.checkQueueBody(r.Context(), qb); err != nil {
 		s.queueError(w, "check the queue", err)
 		return
 	}
 	q := store.Queue{Number: body.Number, Name: *body.Name, Strategy: strategyRingAll}
+	if body.Strategy != nil && *body.Strategy != "" {
+		q.Strategy = *body.Strategy
+	}
 	if body.Members != nil {
 		q.Members = storeMembers(*body.Members)
 	}
+	qb.settings().apply(&q)
 	q, err := s.st.CreateQueue(r.Context(), q)
 	if errors.Is(err, store.ErrNotFound) {
 		// A member was deleted since checkQueueBody looked.
@@ -184,12 +292,14 @@ func (s *Server) createQueue(w http.ResponseWriter, r *http.Request, p auth.Prin
 		s.queueError(w, "create the queue", err)
 		return
 	}
+	s.acdReload(r.Context())
 	s.log.Info("queue created", "queue", q.Number, "by", p.User.Username)
 	writeJSON(w, http.StatusCreated, newQueueView(q))
 }
 
-// updateQueue changes name, strategy and members (replaced as a whole),
-// each when present.
+// updateQueue changes name, strategy, settings and members (replaced as
+// a whole; members who stay keep their logged-in/paused state), each when
+// present.
 func (s *Server) updateQueue(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	var body queueBody
 	if !decodeBody(w, r, &body) {
@@ -209,12 +319,14 @@ func (s *Server) updateQueue(w http.ResponseWriter, r *http.Request, p auth.Prin
 		if body.Members != nil {
 			q.Members = storeMembers(*body.Members)
 		}
+		body.settings().apply(q)
 		return nil
 	})
 	if err != nil {
 		s.queueError(w, "update the queue", err)
 		return
 	}
+	s.acdReload(r.Context())
 	s.log.Info("queue updated", "queue", q.Number, "by", p.User.Username)
 	writeJSON(w, http.StatusOK, newQueueView(q))
 }
@@ -226,6 +338,7 @@ func (s *Server) deleteQueue(w http.ResponseWriter, r *http.Request, p auth.Prin
 		s.queueError(w, "delete the queue", err)
 		return
 	}
+	s.acdReload(r.Context())
 	s.log.Info("queue deleted", "queue", number, "by", p.User.Username)
 	w.WriteHeader(http.StatusNoContent)
 }

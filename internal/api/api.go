@@ -92,6 +92,7 @@ func New(st Store, authn *auth.Service, calls *call.Manager, bus *events.Bus, lo
 	s.mux.HandleFunc("PATCH /api/queues/{number}", s.adminOnly(s.updateQueue))
 	s.mux.HandleFunc("DELETE /api/queues/{number}", s.adminOnly(s.deleteQueue))
 	s.registerCADRoutes()
+	s.registerACD()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API route")
 	})

@@ -147,13 +147,14 @@ func TestLogoutAndAPITokens(t *testing.T) {
 }
 
 func TestRoleTable(t *testing.T) {
-	actions := []Action{CallsViewAll, CallsControlAny, CDRsViewAll, EventsViewAll, ConfigManage}
+	actions := []Action{CallsViewAll, CallsControlAny, CDRsViewAll, EventsViewAll, ConfigManage,
+		AgentsViewAll, AgentsManageAll, QueuesSupervise}
 	want := map[store.Role][]bool{
-		store.RoleAdmin:      {true, true, true, true, true},
-		store.RoleSupervisor: {true, false, true, true, false},
-		store.RoleOperator:   {true, true, false, true, false},
-		store.RoleAgent:      {false, false, false, false, false},
-		"nobody":             {false, false, false, false, false},
+		store.RoleAdmin:      {true, true, true, true, true, true, true, true},
+		store.RoleSupervisor: {true, false, true, true, false, false, false, true},
+		store.RoleOperator:   {true, true, false, true, false, true, false, false},
+		store.RoleAgent:      {false, false, false, false, false, false, false, false},
+		"nobody":             {false, false, false, false, false, false, false, false},
 	}
 	for role, row := range want {
 		p := Principal{User: store.User{Role: role}}

@@ -22,17 +22,28 @@ const (
 	// CallsMonitor: listen, whisper, barge (SPEC S1). A supervisor only on
 	// the queues they supervise; the API applies that scope.
 	CallsMonitor Action = "calls.monitor"
+	// AgentsViewAll: see every agent's status and state (the ACD).
+	AgentsViewAll Action = "agents.view_all"
+	// AgentsManageAll: change any agent's status and any queue
+	// membership, see every queue's statistics.
+	AgentsManageAll Action = "agents.manage_all"
+	// QueuesSupervise: manage the agents of the queues one supervises
+	// (acd.Engine.Supervises): their statuses and memberships, the
+	// queues' wrap-up codes (SPEC S2). Handlers apply the per-queue scope.
+	QueuesSupervise Action = "queues.supervise"
 )
 
 // grants is the role table. Per-queue supervisor rights and operator
 // follow lists narrow these once queues and consoles model them.
 var grants = map[store.Role]map[Action]bool{
-	store.RoleAdmin: {CallsViewAll: true, CallsControlAny: true, CDRsViewAll: true, EventsViewAll: true, ConfigManage: true, CallsMonitor: true},
+	store.RoleAdmin: {CallsViewAll: true, CallsControlAny: true, CDRsViewAll: true, EventsViewAll: true, ConfigManage: true, CallsMonitor: true,
+		AgentsViewAll: true, AgentsManageAll: true, QueuesSupervise: true},
 	// A supervisor watches: calls, records, events. Acting on others'
-	// calls (listen/whisper/barge) is per queue and comes with the ACD.
-	store.RoleSupervisor: {CallsViewAll: true, CDRsViewAll: true, EventsViewAll: true, CallsMonitor: true},
-	// An operator (receptionist) sees and handles the organisation's calls.
-	store.RoleOperator: {CallsViewAll: true, CallsControlAny: true, EventsViewAll: true},
+	// calls (listen/whisper/barge) and on agents is per queue.
+	store.RoleSupervisor: {CallsViewAll: true, CDRsViewAll: true, EventsViewAll: true, CallsMonitor: true, QueuesSupervise: true},
+	// An operator (receptionist) sees and handles the organisation's calls
+	// and sees every agent's availability (to transfer to them).
+	store.RoleOperator: {CallsViewAll: true, CallsControlAny: true, EventsViewAll: true, AgentsViewAll: true},
 	store.RoleAgent:    {},
 }
 

@@ -48,14 +48,30 @@ var people = []person{
 	{"1010", "Supervisor Eva Meijer", store.RoleSupervisor},
 }
 
-// queues are the demo queues and their members (penalty 0: ring all).
+// queues are the demo queues, their members (penalty 0: ring all) and
+// wrap-up codes. They ring all members and have no wrap-up time, so a
+// softphone user sees a call ring at once; strategies and wrap-up are set
+// per queue through the API.
 var queues = []struct {
 	number, name string
 	members      []string
+	wrapupCodes  []string
 }{
-	{"8000", "Support", []string{"1001", "1002", "1003", "1004", "1005"}},
-	{"8001", "Sales", []string{"1006", "1007", "1008"}},
+	{"8000", "Support", []string{"1001", "1002", "1003", "1004", "1005"}, []string{"resolved", "follow-up", "escalated"}},
+	{"8001", "Sales", []string{"1006", "1007", "1008"}, []string{"sale", "no-sale", "call-back"}},
 }
+
+// reasonCodes are the demo's reasons for a break or working offline.
+var reasonCodes = []store.ReasonCode{
+	{Code: "lunch", Label: "Lunch", Kind: store.ReasonBreak},
+	{Code: "coffee", Label: "Coffee break", Kind: store.ReasonBreak},
+	{Code: "training", Label: "Training", Kind: store.ReasonBreak},
+	{Code: "email", Label: "Answering email", Kind: store.ReasonOffline},
+	{Code: "admin", Label: "Administration", Kind: store.ReasonOffline},
+}
+
+// supervisorExt is the demo supervisor, who supervises every queue.
+const supervisorExt = "1010"
 
 const (
 	carrierName   = "demo-carrier"
@@ -79,7 +95,9 @@ func sipPassword(ext string) string { return "demo-" + ext }
 // "demo-carrier" (inbound from 127.0.0.1/32 without auth, outbound to
 // opts.CarrierAddr), and DIDs
 // +31201230001 → queue 8000, +31201230002 → queue 8001,
-// +31201231001…+31201231010 → extensions 1001…1010.
+// +31201231001…+31201231010 → extensions 1001…1010; for the ACD, break
+// and offline reason codes, wrap-up codes per queue, and 1010 as the
+// supervisor of both queues.
 // It fails with ErrNotEmpty if the store is not empty.
 //
 // The rows are created one by one, not in one transaction: if a write
@@ -113,14 +131,8 @@ func Seed(ctx context.Context, st *store.Store, opts Options) error {
 			return err
 		}
 	}
-	for _, q := range queues {
-		members := make([]store.QueueMember, len(q.members))
-		for i, m := range q.members {
-			members[i] = store.QueueMember{Extension: m}
-		}
-		if _, err := st.CreateQueue(ctx, store.Queue{Number: q.number, Name: q.name, Strategy: "ringall", Members: members}); err != nil {
-			return fmt.Errorf("demo seed: %w", err)
-		}
+	if err := seedACD(ctx, st); err != nil {
+		return fmt.Errorf("demo seed: %w", err)
 	}
 	trunk, err := st.CreateTrunk(ctx, store.Trunk{
 		Name:         carrierName,
@@ -184,6 +196,38 @@ func createDIDs(ctx context.Context, st *store.Store, trunkID int64) error {
 	for _, d := range dids {
 		if _, err := st.CreateDID(ctx, d); err != nil {
 			return fmt.Errorf("demo seed: %w", err)
+		}
+	}
+	return nil
+}
+
+// seedACD creates the queues with their wrap-up codes, the reason codes
+// and the queues' supervisor.
+func seedACD(ctx context.Context, st *store.Store) error {
+	sup, err := st.UserByUsername(ctx, supervisorExt)
+	if err != nil {
+		return err
+	}
+	for _, q := range queues {
+		members := make([]store.QueueMember, len(q.members))
+		for i, m := range q.members {
+			members[i] = store.QueueMember{Extension: m}
+		}
+		if _, err := st.CreateQueue(ctx, store.Queue{Number: q.number, Name: q.name, Strategy: "ringall", Members: members}); err != nil {
+			return err
+		}
+		for _, c := range q.wrapupCodes {
+			if _, err := st.CreateWrapupCode(ctx, store.WrapupCode{Queue: q.number, Code: c}); err != nil {
+				return err
+			}
+		}
+		if err := st.SetQueueSupervisors(ctx, q.number, []int64{sup.ID}); err != nil {
+			return err
+		}
+	}
+	for _, rc := range reasonCodes {
+		if _, err := st.CreateReasonCode(ctx, rc); err != nil {
+			return err
 		}
 	}
 	return nil

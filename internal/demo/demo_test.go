@@ -246,3 +246,25 @@ func TestSeedBadOptions(t *testing.T) {
 		})
 	}
 }
+
+func TestSeedACD(t *testing.T) {
+	ctx := context.Background()
+	st := seeded(t, Options{Realm: "switchboard"})
+	rcs, err := st.ReasonCodes(ctx)
+	if err != nil || len(rcs) != len(reasonCodes) {
+		t.Fatalf("reason codes = %+v, %v", rcs, err)
+	}
+	codes, err := st.WrapupCodes(ctx, "8001")
+	if err != nil || len(codes) != 3 {
+		t.Fatalf("wrap-up codes of 8001 = %+v, %v", codes, err)
+	}
+	sup, err := st.UserByUsername(ctx, "1010")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.QueueSupervisors(ctx)
+	want := map[string][]int64{"8000": {sup.ID}, "8001": {sup.ID}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("supervisors = %v, %v; want %v", got, err, want)
+	}
+}

@@ -29,6 +29,7 @@ type acdTestEnv struct {
 	t      *testing.T
 	st     *store.Store
 	e      *acd.Engine
+	s      *Server
 	srv    *httptest.Server
 	tokens map[string]string
 	ids    map[string]int64
@@ -88,8 +89,8 @@ func newACDTestEnv(t *testing.T) *acdTestEnv {
 	if _, err := env.e.SetSupervisors(ctx, "8000", []int64{env.ids["eva"]}); err != nil {
 		t.Fatal(err)
 	}
-	s := New(st, authn, nil, bus, slog.New(slog.DiscardHandler), Options{Realm: "r", ACD: env.e})
-	env.srv = httptest.NewServer(s)
+	env.s = New(st, authn, nil, bus, slog.New(slog.DiscardHandler), Options{Realm: "r", ACD: env.e})
+	env.srv = httptest.NewServer(env.s)
 	t.Cleanup(env.srv.Close)
 	return env
 }
@@ -350,5 +351,33 @@ func TestACDUnavailable(t *testing.T) {
 	s.listReasonCodes(rec, httptest.NewRequest("GET", "/api/reason-codes", nil), principal(store.RoleAgent))
 	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "acd_unavailable") {
 		t.Errorf("without an ACD: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestACDEventVisibility: without events.view_all, an agent receives its
+// own state and memberships and its queues' statistics, nothing else.
+func TestACDEventVisibility(t *testing.T) {
+	env := newACDTestEnv(t)
+	p := auth.Principal{User: store.User{ID: env.ids["1001"], Role: store.RoleAgent}, Extensions: []string{"1001"}}
+	own, _ := env.e.AgentByExtension("1001")
+	other, _ := env.e.AgentByExtension("1003")
+	stats8000, _ := env.e.QueueStats("8000")
+	stats8001, _ := env.e.QueueStats("8001")
+	for _, c := range []struct {
+		name string
+		data any
+		want bool
+	}{
+		{"own state", own, true},
+		{"another agent's state", other, false},
+		{"own membership", own.Queues[0], true},
+		{"another's membership", other.Queues[0], false},
+		{"own queue's statistics", stats8000, true},
+		{"another queue's statistics", stats8001, false},
+		{"a queue call", acd.QueueCallView{Queue: "8000"}, false},
+	} {
+		if got := env.s.visible(p, events.Event{Data: c.data}); got != c.want {
+			t.Errorf("%s: visible %v, want %v", c.name, got, c.want)
+		}
 	}
 }

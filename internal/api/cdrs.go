@@ -29,12 +29,14 @@ type cdrView struct {
 	SIPCode     int        `json:"sip_code"`
 	HangupBy    string     `json:"hangup_by"`
 	Reason      string     `json:"reason,omitempty"`
+	WrapupCode  string     `json:"wrapup_code,omitempty"` // chosen by the agent after a queue call
 }
 
 func newCDRView(c store.CDR) cdrView {
 	v := cdrView{ID: c.ID, CallID: c.CallID, Direction: c.Direction, From: c.From, FromName: c.FromName, To: c.To,
 		Target: c.Target, Trunk: c.Trunk, AnsweredBy: c.AnsweredBy, StartedAt: c.StartedAt, EndedAt: c.EndedAt,
-		Disposition: string(c.Disposition), SIPCode: c.SIPCode, HangupBy: c.HangupBy, Reason: c.Reason}
+		Disposition: string(c.Disposition), SIPCode: c.SIPCode, HangupBy: c.HangupBy, Reason: c.Reason,
+		WrapupCode: c.WrapupCode}
 	if !c.AnsweredAt.IsZero() {
 		t := c.AnsweredAt
 		v.AnsweredAt = &t
@@ -122,7 +124,7 @@ func writeCDRsCSV(w http.ResponseWriter, cdrs []cdrView) {
 	w.Header().Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"id", "call_id", "direction", "from", "from_name", "to", "target", "trunk", "answered_by",
-		"started_at", "answered_at", "ended_at", "duration_s", "disposition", "sip_code", "hangup_by", "reason"})
+		"started_at", "answered_at", "ended_at", "duration_s", "disposition", "sip_code", "hangup_by", "reason", "wrapup_code"})
 	for _, c := range cdrs {
 		answered, talk := "", ""
 		if c.AnsweredAt != nil {
@@ -131,7 +133,7 @@ func writeCDRsCSV(w http.ResponseWriter, cdrs []cdrView) {
 		}
 		_ = cw.Write([]string{strconv.FormatInt(c.ID, 10), c.CallID, c.Direction, csvSafe(c.From), csvSafe(c.FromName),
 			csvSafe(c.To), c.Target, csvSafe(c.Trunk), c.AnsweredBy, c.StartedAt.Format(time.RFC3339), answered,
-			c.EndedAt.Format(time.RFC3339), talk, c.Disposition, strconv.Itoa(c.SIPCode), c.HangupBy, csvSafe(c.Reason)})
+			c.EndedAt.Format(time.RFC3339), talk, c.Disposition, strconv.Itoa(c.SIPCode), c.HangupBy, csvSafe(c.Reason), csvSafe(c.WrapupCode)})
 	}
 	cw.Flush()
 }

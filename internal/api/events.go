@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/events"
@@ -14,7 +15,8 @@ import (
 )
 
 // visible reports whether p may see event e: everything with
-// events.view_all, otherwise the events of its own calls and devices.
+// events.view_all, otherwise the events of its own calls and devices,
+// its own agent state and memberships, and the statistics of its queues.
 func (s *Server) visible(p auth.Principal, e events.Event) bool {
 	if p.Can(auth.EventsViewAll) {
 		return true
@@ -30,6 +32,16 @@ func (s *Server) visible(p auth.Principal, e events.Event) bool {
 		return err == nil && ownsCall(p, c.Info())
 	case registrar.DeviceState:
 		return p.HasExtension(d.Extension)
+	case acd.AgentView:
+		return d.ID == p.User.ID
+	case acd.MembershipView:
+		return p.HasExtension(d.Extension)
+	case acd.QueueStats:
+		e := s.adm.opts.ACD
+		if e == nil {
+			e, _ = s.supervision.(*acd.Engine)
+		}
+		return e != nil && seesQueue(p, e, d.Queue)
 	}
 	return false
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/events"
 )
@@ -152,8 +154,15 @@ func (t wsTopic) matches(e events.Event, callInfo func(id string) (call.Info, bo
 		return t.matchesCallID(d.CallID, callInfo)
 	case call.DataChanged:
 		return t.matchesCallID(d.CallID, callInfo)
+	case acd.AgentView: // an agent's state: their extensions, their queues
+		return t.kind == topicExtension && slices.Contains(d.Extensions, t.id) ||
+			t.kind == topicQueue && slices.ContainsFunc(d.Queues, func(m acd.MembershipView) bool { return m.Queue == t.id })
+	case acd.MembershipView:
+		return t.kind == topicExtension && d.Extension == t.id || t.kind == topicQueue && d.Queue == t.id
 	}
-	return t.kind == topicExtension && e.Resource == "extension:"+t.id
+	// Queue events (queue_call_*, queue_stats_updated) name their queue.
+	return t.kind == topicExtension && e.Resource == "extension:"+t.id ||
+		t.kind == topicQueue && e.Resource == "queue:"+t.id
 }
 
 // matchesCallID matches an event that names its call only by ID.

@@ -12,6 +12,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
+	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/events"
@@ -84,6 +85,16 @@ func TestTopicMatching(t *testing.T) {
 		{"queue:600", ev("call:c2", queued), true},
 		{"queue:600", ev("call:c1", ext), false},
 		{"queue:600", ev("extension:600", registrar.DeviceState{Extension: "600"}), false},
+		// ACD events: an agent's state on their extensions and queues, queue events on their queue.
+		{"extension:1003", ev("agent:7", acd.AgentView{ID: 7, Extensions: []string{"1003"}}), true},
+		{"extension:1004", ev("agent:7", acd.AgentView{ID: 7, Extensions: []string{"1003"}}), false},
+		{"queue:600", ev("agent:7", acd.AgentView{ID: 7, Queues: []acd.MembershipView{{Queue: "600"}}}), true},
+		{"queue:601", ev("agent:7", acd.AgentView{ID: 7, Queues: []acd.MembershipView{{Queue: "600"}}}), false},
+		{"extension:1003", ev("queue:600", acd.MembershipView{Queue: "600", Extension: "1003"}), true},
+		{"queue:600", ev("queue:600", acd.MembershipView{Queue: "600", Extension: "1003"}), true},
+		{"queue:600", ev("queue:600", acd.QueueStats{Queue: "600"}), true},
+		{"queue:601", ev("queue:600", acd.QueueCallView{Queue: "600"}), false},
+		{"extension:600", ev("queue:600", acd.QueueStats{Queue: "600"}), false},
 	}
 	for _, c := range cases {
 		tp, err := parseTopic(c.topic)

@@ -1,6 +1,7 @@
 package acd
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -212,16 +213,7 @@ func (e *Engine) SetMembership(ctx context.Context, ch MembershipChange) (Member
 // order).
 func sortMembers(ms []*member) {
 	slices.SortStableFunc(ms, func(x, y *member) int {
-		if x.penalty != y.penalty {
-			return x.penalty - y.penalty
-		}
-		switch {
-		case x.ext < y.ext:
-			return -1
-		case x.ext > y.ext:
-			return 1
-		}
-		return 0
+		return cmp.Or(cmp.Compare(x.penalty, y.penalty), cmp.Compare(x.ext, y.ext))
 	})
 }
 

@@ -1,6 +1,7 @@
 package acd
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -22,16 +23,7 @@ func (e *Engine) ReasonCodes() []store.ReasonCode {
 		out = append(out, rc)
 	}
 	slices.SortFunc(out, func(x, y store.ReasonCode) int {
-		if x.Kind != y.Kind {
-			if x.Kind < y.Kind {
-				return -1
-			}
-			return 1
-		}
-		if x.Code < y.Code {
-			return -1
-		}
-		return 1
+		return cmp.Or(cmp.Compare(x.Kind, y.Kind), cmp.Compare(x.Code, y.Code))
 	})
 	return out
 }
@@ -103,12 +95,7 @@ func (e *Engine) CreateWrapupCode(ctx context.Context, w store.WrapupCode) (stor
 	defer e.mu.Unlock()
 	if q := e.queues[w.Queue]; q != nil {
 		q.wrapCodes = append(q.wrapCodes, w)
-		slices.SortFunc(q.wrapCodes, func(x, y store.WrapupCode) int {
-			if x.Code < y.Code {
-				return -1
-			}
-			return 1
-		})
+		slices.SortFunc(q.wrapCodes, func(x, y store.WrapupCode) int { return cmp.Compare(x.Code, y.Code) })
 	}
 	return w, nil
 }

@@ -1,6 +1,7 @@
 package acd
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -213,7 +214,7 @@ func (e *Engine) QueueDetail(number string) (QueueDetail, error) {
 	for c := range q.offering {
 		ringing = append(ringing, c)
 	}
-	slices.SortFunc(ringing, func(x, y *qcall) int { return int(x.seq) - int(y.seq) })
+	slices.SortFunc(ringing, func(x, y *qcall) int { return cmp.Compare(x.seq, y.seq) })
 	for _, c := range ringing {
 		d.RingingCalls = append(d.RingingCalls, e.callView(c, now))
 	}
@@ -268,12 +269,7 @@ func (e *Engine) publishStats() {
 		qs = append(qs, q)
 	}
 	clear(e.statsDirty)
-	slices.SortFunc(qs, func(x, y *queue) int {
-		if x.cfg.Number < y.cfg.Number {
-			return -1
-		}
-		return 1
-	})
+	slices.SortFunc(qs, func(x, y *queue) int { return cmp.Compare(x.cfg.Number, y.cfg.Number) })
 	for _, q := range qs {
 		if !q.gone {
 			e.publish(events.QueueStatsUpdated, queueResource(q), e.stats(q, now))

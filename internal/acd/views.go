@@ -1,6 +1,7 @@
 package acd
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"strconv"
@@ -183,15 +184,7 @@ func (e *Engine) Agents() []AgentView {
 	for _, a := range e.agents {
 		out = append(out, e.agentView(a, now))
 	}
-	slices.SortFunc(out, func(x, y AgentView) int {
-		if x.Name != y.Name {
-			if x.Name < y.Name {
-				return -1
-			}
-			return 1
-		}
-		return int(x.ID - y.ID)
-	})
+	slices.SortFunc(out, func(x, y AgentView) int { return cmp.Or(cmp.Compare(x.Name, y.Name), cmp.Compare(x.ID, y.ID)) })
 	return out
 }
 

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/api"
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/call"
@@ -39,6 +40,7 @@ type App struct {
 	sip    *sipserver.Server
 	reg    *registrar.Registrar
 	Calls  *call.Manager
+	ACD    *acd.Engine
 	metric *metrics.Exporter
 	http   *http.Server
 	httpLn net.Listener
@@ -116,6 +118,15 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	if err := a.Calls.Load(ctx); err != nil {
 		return a, err
 	}
+	// The ACD owns agents and queue calls; the call manager rings the
+	// agents it chooses. Each is told of the other before traffic starts.
+	a.ACD = acd.New(acd.Config{Store: st, Events: a.Events, Logger: log})
+	if err := a.ACD.Load(ctx); err != nil {
+		return a, fmt.Errorf("acd: %w", err)
+	}
+	a.ACD.SetCalls(a.Calls)
+	a.Calls.SetDistributor(a.ACD)
+	a.ACD.Start()
 	a.sip.Handle("REGISTER", a.reg.HandleRegister)
 	a.Calls.Register(a.sip)
 	a.Calls.Start()
@@ -139,8 +150,10 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	// clients only, with no login (internal/metrics).
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", a.metric)
-	mux.Handle("/", api.New(st, authn, a.Calls, a.Events, log,
-		api.Options{Realm: cfg.SIP.Realm, CountryCode: cfg.Numbers.CountryCode}))
+	apiSrv := api.New(st, authn, a.Calls, a.Events, log,
+		api.Options{Realm: cfg.SIP.Realm, CountryCode: cfg.Numbers.CountryCode, ACD: a.ACD})
+	apiSrv.SetQueueSupervision(a.ACD)
+	mux.Handle("/", apiSrv)
 	a.http = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -215,6 +228,9 @@ func (a *App) Shutdown(ctx context.Context) {
 	}
 	if a.Calls != nil {
 		a.Calls.Close()
+	}
+	if a.ACD != nil {
+		a.ACD.Close() // after the calls: their ends are reported to it
 	}
 	if a.sip != nil {
 		a.sip.Close()

@@ -136,8 +136,7 @@ func (c *Call) retryRing(dsess *sipgo.DialogServerSession, r route, codecs []med
 func (m *Manager) Offer(callID string, agent acd.Agent, ringFor time.Duration) {
 	c, err := m.Get(callID)
 	if err != nil {
-		m.acd.OfferFailed(callID, firstExt(agent), acd.FailUnreachable)
-		return
+		return // the call just ended: its Abandon follows, the agent did nothing wrong
 	}
 	ext := firstExt(agent)
 	c.mu.Lock()

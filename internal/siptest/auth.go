@@ -5,10 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
 )
 
 // maxAuthRounds bounds how often one request is re-sent with credentials: a
@@ -68,7 +69,7 @@ func (p *Phone) register(ctx context.Context, expires time.Duration) error {
 	p.setLaddr(req)
 
 	res, err := p.doWithAuth(ctx, req)
-	// The digest retries advanced CSeq inside sipgo; continue from there.
+	// The digest retries advanced CSeq; continue from there.
 	p.mu.Lock()
 	if c := req.CSeq(); c != nil && c.SeqNo > p.regCSeq {
 		p.regCSeq = c.SeqNo
@@ -85,17 +86,70 @@ func (p *Phone) register(ctx context.Context, expires time.Duration) error {
 	return nil
 }
 
-// doWithAuth sends a non-INVITE request and answers digest challenges. The
-// MD5 computation itself (RFC 2617 §3.2.2, with qop=auth when offered) is
-// sipgo's DoDigestAuth, which also bumps CSeq and renews the Via branch as
-// a new transaction requires (RFC 3261 §22.2).
+// doWithAuth sends a non-INVITE request outside any dialog and answers
+// digest challenges. A retry is a new transaction: same Call-ID and From
+// tag, CSeq one higher, a new Via branch (RFC 3261 §22.2, §8.1.3.5).
 func (p *Phone) doWithAuth(ctx context.Context, req *sip.Request) (*sip.Response, error) {
-	res, err := p.cli.Do(ctx, req)
+	return p.withDigest(ctx, req,
+		func(ctx context.Context, r *sip.Request) (*sip.Response, error) { return p.cli.Do(ctx, r) },
+		func(r *sip.Request) *sip.Request {
+			r.RemoveHeader("Via")
+			r.CSeq().SeqNo++
+			p.setLaddr(r)
+			return r
+		})
+}
+
+// withDigest sends req with send and, while the answer is a 401/407
+// challenge and the phone has a password, sends retry(req) with
+// credentials for it, at most maxAuthRounds times. It is the one digest
+// path for every non-INVITE request: out of dialog (REGISTER, OPTIONS) and
+// in dialog (REFER), where retry builds a fresh request so the dialog
+// assigns the next CSeq.
+func (p *Phone) withDigest(ctx context.Context, req *sip.Request,
+	send func(context.Context, *sip.Request) (*sip.Response, error),
+	retry func(*sip.Request) *sip.Request) (*sip.Response, error) {
+	res, err := send(ctx, req)
 	for round := 0; err == nil && round < maxAuthRounds && isChallenge(res) && p.cfg.Password != ""; round++ {
-		p.setLaddr(req)
-		res, err = p.cli.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: p.cfg.User, Password: p.cfg.Password})
+		req = retry(req)
+		if err := p.applyDigest(req, res); err != nil {
+			return nil, err
+		}
+		res, err = send(ctx, req)
 	}
 	return res, err
+}
+
+// applyDigest adds the Authorization (401) or Proxy-Authorization (407)
+// header answering res's challenge to req. The MD5 computation (RFC 2617
+// §3.2.2, qop=auth when offered) is the digest package's, as in sipgo's own
+// INVITE authentication.
+func (p *Phone) applyDigest(req *sip.Request, res *sip.Response) error {
+	chName, authName := "WWW-Authenticate", "Authorization"
+	if res.StatusCode == 407 {
+		chName, authName = "Proxy-Authenticate", "Proxy-Authorization"
+	}
+	h := res.GetHeader(chName)
+	if h == nil {
+		return fmt.Errorf("siptest: %d without %s", res.StatusCode, chName)
+	}
+	chal, err := digest.ParseChallenge(h.Value())
+	if err != nil {
+		return fmt.Errorf("siptest: parse %s %q: %w", chName, h.Value(), err)
+	}
+	chal.Algorithm = strings.ToUpper(chal.Algorithm)
+	cred, err := digest.Digest(chal, digest.Options{
+		Method:   req.Method.String(),
+		URI:      req.Recipient.Addr(),
+		Username: p.cfg.User,
+		Password: p.cfg.Password,
+	})
+	if err != nil {
+		return fmt.Errorf("siptest: digest: %w", err)
+	}
+	req.RemoveHeader(authName)
+	req.AppendHeader(sip.NewHeader(authName, cred.String()))
+	return nil
 }
 
 func isChallenge(res *sip.Response) bool {

@@ -82,6 +82,17 @@ type Call struct {
 	hangingUp  bool
 	reinviting bool
 	ackWaiters map[uint32]chan *sip.Request
+	// ackPending is closed once the ACK for the 2xx we sent to the peer's
+	// re-INVITE has arrived (or we gave up on it); nil when none is due.
+	ackPending chan struct{}
+	transfers  []*Transfer // REFERs whose subscription is still open
+
+	// dialogSem serialises building and sending our in-dialog requests
+	// (BYE, re-INVITE, REFER) so that CSeq numbers, which sipgo takes from
+	// the dialog as it builds each request, go out in order (RFC 3261
+	// §12.2.1.1). It is held while a request is built and sent, not while
+	// its response is awaited (BYE excepted: nothing follows a BYE).
+	dialogSem chan struct{}
 }
 
 func (p *Phone) newCall(outbound bool) (*Call, error) {
@@ -98,6 +109,7 @@ func (p *Phone) newCall(outbound bool) (*Call, error) {
 		settled:    make(chan struct{}),
 		sessID:     uint64(time.Now().UnixNano()) & math.MaxInt64,
 		ackWaiters: map[uint32]chan *sip.Request{},
+		dialogSem:  make(chan struct{}, 1),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c, nil
@@ -144,7 +156,12 @@ func (c *Call) end(cause error) {
 		c.mu.Lock()
 		c.state = stateEnded
 		c.endErr = cause
+		transfers := c.transfers
+		c.transfers = nil
 		c.mu.Unlock()
+		for _, t := range transfers {
+			t.finish(fmt.Errorf("siptest: transfer: no final NOTIFY before the call ended: %w: %w", ErrCallEnded, cause))
+		}
 		c.cancel()
 		c.media.close()
 		c.p.removeCall(c)
@@ -411,11 +428,16 @@ func (c *Call) Hangup(ctx context.Context) error {
 	bye := sip.NewRequest(sip.BYE, c.remoteTarget())
 	bye.AppendHeader(sip.NewHeader("User-Agent", userAgent))
 	c.p.setLaddr(bye)
-	var err error
-	if c.csess != nil {
-		err = c.csess.WriteBye(ctx, bye)
-	} else {
-		err = c.ssess.WriteBye(ctx, bye)
+	// The BYE takes the next CSeq after any REFER or re-INVITE already
+	// sent; the lock is kept until its response since nothing follows it.
+	err := c.lockDialog(ctx)
+	if err == nil {
+		if c.csess != nil {
+			err = c.csess.WriteBye(ctx, bye)
+		} else {
+			err = c.ssess.WriteBye(ctx, bye)
+		}
+		c.unlockDialog()
 	}
 	c.end(ErrHangupLocal)
 	if err != nil {

@@ -1,9 +1,10 @@
 // Package siptest is an in-repo test softphone: a real SIP user agent built
-// on sipgo that registers, places and answers calls, streams a sine tone (or
-// silence) as G.711 RTP, sends and receives RFC 4733 DTMF, and keeps the
-// audio it hears so tests can check who hears whom (Goertzel, DominantTone,
-// Hears). It is meant for end-to-end and call-control tests; it favours
-// observability and predictable behaviour over completeness.
+// on sipgo that registers, places and answers calls, holds and transfers them
+// (REFER, blind or with Replaces, following the NOTIFY progress), streams a
+// sine tone (or silence) as G.711 RTP, sends and receives RFC 4733 DTMF, and
+// keeps the audio it hears so tests can check who hears whom (Goertzel,
+// DominantTone, Hears). It is meant for end-to-end and call-control tests;
+// it favours observability and predictable behaviour over completeness.
 package siptest
 
 import (
@@ -27,7 +28,8 @@ import (
 const userAgent = "switchboard-siptest"
 
 // allowHeader lists the methods the phone handles (RFC 3261 §20.5).
-const allowHeader = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
+// NOTIFY is accepted for the refer subscriptions our REFERs create.
+const allowHeader = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY"
 
 // Config configures a Phone.
 type Config struct {
@@ -228,12 +230,15 @@ func New(ctx context.Context, cfg Config) (*Phone, error) {
 	p.dua = &sipgo.DialogUA{Client: p.cli, ContactHDR: p.contact}
 	p.regCallID = newCallID()
 
-	p.srv.OnInvite(p.onInvite)
-	p.srv.OnAck(p.onAck)
-	p.srv.OnBye(p.onBye)
-	p.srv.OnCancel(p.onCancel)
-	p.srv.OnOptions(p.onOptions)
-	p.srv.OnInfo(p.onInfo)
+	p.srv.OnInvite(p.late(p.onInvite))
+	p.srv.OnAck(p.late(p.onAck))
+	p.srv.OnBye(p.late(p.onBye))
+	p.srv.OnCancel(p.late(p.onCancel))
+	p.srv.OnOptions(p.late(p.onOptions))
+	p.srv.OnInfo(p.late(p.onInfo))
+	p.srv.OnNotify(p.late(p.onNotify))
+	p.srv.OnRefer(p.late(p.onRefer))
+	p.srv.OnNoRoute(p.late(p.onUnsupported))
 
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.wg.Add(1)
@@ -367,6 +372,23 @@ func (p *Phone) Close() error {
 		_ = p.ua.TransportLayer().Close()
 	})
 	return p.closeError
+}
+
+// late wraps a request handler for requests that reach it once Close has
+// begun tearing the stack down. sipgo hands each request to its own
+// goroutine, so one read just before the socket closed may be processed
+// after the transport layer was closed; answering it makes sipgo open a new
+// socket (with a reader goroutine) that nothing would close. Such a request
+// is dropped and the transport layer is cleared again, which closes that
+// socket. (The final clear in Close covers stragglers that are not requests.)
+func (p *Phone) late(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if p.ctx.Err() != nil {
+			_ = p.ua.TransportLayer().Close()
+			return
+		}
+		h(req, tx)
+	}
 }
 
 func (p *Phone) closeSockets() {
@@ -539,6 +561,36 @@ func (p *Phone) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	p.respond(tx, req, 200)
 }
 
+// onNotify takes in-dialog NOTIFYs reporting the progress of our REFERs.
+// One matching no dialog gets 481 (RFC 6665 §4.1.3).
+func (p *Phone) onNotify(req *sip.Request, tx sip.ServerTransaction) {
+	c := p.lookup(req)
+	if c == nil {
+		p.respond(tx, req, 481)
+		return
+	}
+	c.onNotify(req, tx)
+}
+
+// onRefer refuses transfer requests: the phone only sends REFER (tests
+// drive transfers from the phone; Switchboard never asks a phone to
+// transfer). RFC 3515 §2.4.2 lets a UA refuse; 405 carries Allow.
+func (p *Phone) onRefer(req *sip.Request, tx sip.ServerTransaction) {
+	p.respond(tx, req, 405, sip.NewHeader("Allow", allowHeader))
+}
+
+// onUnsupported answers methods the phone has no handler for, in or out of
+// a dialog (RFC 3261 §8.2.1): 405 with Allow for a method it knows but
+// does not support, 501 for one it does not recognise (§21.5.2).
+func (p *Phone) onUnsupported(req *sip.Request, tx sip.ServerTransaction) {
+	code := 501
+	switch req.Method {
+	case sip.REGISTER, sip.SUBSCRIBE, sip.MESSAGE, sip.PRACK, sip.UPDATE, sip.PUBLISH:
+		code = 405
+	}
+	p.respond(tx, req, code, sip.NewHeader("Allow", allowHeader))
+}
+
 func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if to := req.To(); to != nil && to.Params.Has("tag") {
 		// A To tag marks a request inside an existing dialog (RFC 3261
@@ -564,6 +616,8 @@ func reasonPhrase(code int) string {
 		return "Session Progress"
 	case 200:
 		return "OK"
+	case 202:
+		return "Accepted"
 	case 400:
 		return "Bad Request"
 	case 401:
@@ -572,10 +626,14 @@ func reasonPhrase(code int) string {
 		return "Forbidden"
 	case 404:
 		return "Not Found"
+	case 405:
+		return "Method Not Allowed"
 	case 407:
 		return "Proxy Authentication Required"
 	case 408:
 		return "Request Timeout"
+	case 415:
+		return "Unsupported Media Type"
 	case 480:
 		return "Temporarily Unavailable"
 	case 481:
@@ -586,10 +644,14 @@ func reasonPhrase(code int) string {
 		return "Request Terminated"
 	case 488:
 		return "Not Acceptable Here"
+	case 489:
+		return "Bad Event"
 	case 491:
 		return "Request Pending"
 	case 500:
 		return "Server Internal Error"
+	case 501:
+		return "Not Implemented"
 	case 503:
 		return "Service Unavailable"
 	case 600:

@@ -429,6 +429,9 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 			if err := ca.SendDTMF('5'); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := ca.Refer(ctx, "1003"); StatusCode(err) != 405 { // phones refuse REFER
+				t.Fatalf("Refer: %v", err)
+			}
 			b.AutoAnswer(-1)
 			ringing, err := a.Invite(ctx, "1002") // left ringing: Close must CANCEL it
 			if err != nil {

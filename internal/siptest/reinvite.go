@@ -33,6 +33,7 @@ func (c *Call) Reinvite(ctx context.Context) error {
 // set (RFC 3261 §14.1).
 func (c *Call) reinvite(ctx context.Context, hold bool) error {
 	c.mu.Lock()
+	c.waitAckPending(ctx.Done())
 	if c.state != stateActive {
 		c.mu.Unlock()
 		return errors.New("siptest: re-INVITE: call is not established")
@@ -69,13 +70,7 @@ func (c *Call) reinvite(ctx context.Context, hold bool) error {
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(body)
 	c.p.setLaddr(req)
-	var tx sip.ClientTransaction
-	var err error
-	if c.csess != nil {
-		tx, err = c.csess.TransactionRequest(ctx, req)
-	} else {
-		tx, err = c.ssess.TransactionRequest(ctx, req)
-	}
+	tx, err := c.dialogTx(ctx, req, nil)
 	if err != nil {
 		return fmt.Errorf("siptest: re-INVITE: %w", err)
 	}
@@ -104,15 +99,7 @@ func (c *Call) reinvite(ctx context.Context, hold bool) error {
 
 	// RFC 3261 §13.2.2.4: a 2xx to INVITE is ACKed end to end, outside the
 	// transaction, with the INVITE's CSeq number.
-	ack := sip.NewRequest(sip.ACK, c.remoteTarget())
-	ack.AppendHeader(&sip.CSeqHeader{SeqNo: req.CSeq().SeqNo, MethodName: sip.ACK})
-	c.p.setLaddr(ack)
-	if c.csess != nil {
-		err = c.csess.WriteRequest(ack)
-	} else {
-		err = c.ssess.WriteRequest(ack)
-	}
-	if err != nil {
+	if err := c.writeAck(req); err != nil {
 		return fmt.Errorf("siptest: ACK re-INVITE: %w", err)
 	}
 	if len(res.Body()) == 0 {
@@ -142,6 +129,7 @@ func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		c.mu.Lock()
 	}
+	c.waitAckPending(nil)
 	switch {
 	case c.state != stateActive:
 		c.mu.Unlock()
@@ -180,12 +168,18 @@ func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	c.reinviting = true
 	ackCh := make(chan *sip.Request, 1)
 	c.ackWaiters[seq] = ackCh
+	acked := make(chan struct{})
+	c.ackPending = acked
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
 		c.reinviting = false
 		delete(c.ackWaiters, seq)
+		if c.ackPending == acked {
+			c.ackPending = nil
+		}
 		c.mu.Unlock()
+		close(acked)
 	}()
 
 	res := sip.NewSDPResponseFromRequest(req, body)
@@ -223,4 +217,27 @@ func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 	}
+}
+
+// waitAckPending waits, c.mu held (it is released meanwhile), while the
+// ACK for our 2xx to the peer's last re-INVITE is still due. The exchange
+// is complete once the 2xx is sent, and the peer ACKs before it sends
+// anything new: a re-INVITE right after its ACK (hold, then resume) would
+// otherwise find us "in progress" and get 491. Bounded by stop, the call's
+// end and 2 s, after which the caller's own checks apply.
+func (c *Call) waitAckPending(stop <-chan struct{}) {
+	ch := c.ackPending
+	if ch == nil {
+		return
+	}
+	c.mu.Unlock()
+	t := time.NewTimer(2 * time.Second)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-stop:
+	case <-c.done:
+	case <-t.C:
+	}
+	c.mu.Lock()
 }

@@ -158,3 +158,25 @@ func TestFarEndMovesMedia(t *testing.T) {
 	}
 	waitDone(ctx, t, "phone", calls[0])
 }
+
+// TestBackToBackReinvites: a re-INVITE sent right after the ACK of the
+// previous one (hold, then resume at once) must not meet 491 while that ACK
+// is still on its way, whichever side sends them.
+func TestBackToBackReinvites(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p := connect(ctx, t, "udp", "")
+	for i := 0; i < 5; i++ {
+		for _, c := range []*Call{p.ca, p.cb, p.ca} {
+			if err := c.Hold(ctx); err != nil {
+				t.Fatalf("round %d: Hold: %v", i, err)
+			}
+			if err := c.Resume(ctx); err != nil {
+				t.Fatalf("round %d: Resume: %v", i, err)
+			}
+		}
+	}
+	if p.ca.LocalDirection() != DirSendRecv || p.cb.LocalDirection() != DirSendRecv {
+		t.Errorf("directions %s/%s after resume", p.ca.LocalDirection(), p.cb.LocalDirection())
+	}
+}

@@ -104,9 +104,12 @@ func (c *Call) infoLocked() Info {
 	i := Info{ID: c.id, State: c.state, Direction: c.route.direction, From: c.caller, To: c.dialled,
 		DID: c.route.did, Target: c.route.describe(), AnsweredBy: c.answeredBy, StartedAt: c.startedAt,
 		Codec: c.codec, Parties: make([]PartyInfo, 0, 2+len(c.others))}
-	if c.a != nil && c.a.onHold {
+	switch {
+	case c.state != StateAnswered && c.state != StateHeld:
+		// A queued caller hears music too, but is waiting, not held.
+	case c.a != nil && c.a.onHold:
 		i.Held = "caller"
-	} else if c.b != nil && c.b.onHold {
+	case c.b != nil && c.b.onHold:
 		i.Held = "callee"
 	}
 	if !c.answeredAt.IsZero() {

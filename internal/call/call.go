@@ -33,11 +33,11 @@ type Call struct {
 	mu         sync.Mutex
 	route      route
 	state      State
-	a, b       *leg   // primary parties; b is nil while ringing or transferring
-	others     []*leg // consult, conference members, monitors
+	a, b       *leg      // primary parties; b is nil while ringing or transferring
+	others     []*leg    // consult, conference members, monitors
 	answeredAt time.Time // when a person answered (for a queue call: the agent)
 	answeredBy string
-	connected  bool // the caller's dialog is established (answered, or queued with music)
+	connected  bool   // the caller's dialog is established (answered, or queued with music)
 	codec      string // the caller leg's codec, for Info
 	endOnce    sync.Once
 	ended      bool
@@ -47,7 +47,7 @@ type Call struct {
 	conf     *confState
 	transfer *transferState
 	rec      *recordingState
-	queue    *queueState // while the ACD has the call (queue.go)
+	queue    *queueState    // while the ACD has the call (queue.go)
 	monitors []*pendingDial // supervisors being rung
 
 	cancelRing        context.CancelFunc // stops the fork while ringing

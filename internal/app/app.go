@@ -114,7 +114,9 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 		return a, fmt.Errorf("recordings dir %s: %w", recDir, err)
 	}
 	a.Calls = call.New(call.Config{RingTimeout: cfg.SIP.RingTimeout, RTPTimeout: cfg.RTP.Timeout, MaxCalls: cfg.SIP.MaxCalls,
-		CountryCode: cfg.Numbers.CountryCode, RecordingsDir: recDir, Logger: log}, a.sip, a.media, st, a.reg, a.Events)
+		CountryCode: cfg.Numbers.CountryCode, RecordingsDir: recDir, RecordingAutoResume: cfg.Recording.AutoResume,
+		RecordPolicy: call.RecordPolicy{AllCalls: cfg.Recording.AllCalls, Queues: cfg.Recording.Queues, Extensions: cfg.Recording.Extensions},
+		Logger:       log}, a.sip, a.media, st, a.reg, a.Events)
 	if err := a.Calls.Load(ctx); err != nil {
 		return a, err
 	}

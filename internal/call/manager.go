@@ -54,7 +54,19 @@ type Config struct {
 	// RecordingsDir is where call recordings (WAV) are written; "" turns
 	// recording off.
 	RecordingsDir string
-	Logger        *slog.Logger
+	// RecordingAutoResume ends a privacy pause after this long; 0: never.
+	RecordingAutoResume time.Duration
+	// RecordPolicy says which calls are recorded without anyone asking.
+	RecordPolicy RecordPolicy
+	Logger       *slog.Logger
+}
+
+// RecordPolicy is global recording (SPEC T8): every call, or the calls of
+// some queues or extensions, recorded from the answer.
+type RecordPolicy struct {
+	AllCalls   bool
+	Queues     []string
+	Extensions []string
 }
 
 // Manager owns all calls.

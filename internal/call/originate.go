@@ -98,6 +98,7 @@ func (c *Call) originate(ctx context.Context, r route, target string) {
 	}
 	c.move(StateAnswered, events.CallAnswered)
 	c.log.Info("originated call answered", "from", own.Number, "to", target, "answered_by", b.label)
+	c.applyRecordPolicy()
 }
 
 // originateFailed ends a click-to-call whose first (the user's device) or

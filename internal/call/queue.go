@@ -217,6 +217,7 @@ func (c *Call) ringOffer(ctx context.Context, p *pendingDial, r route, ringFor t
 	c.log.Info("queue call answered", "queue", qs.queue, "agent", l.label)
 	m.publish(events.CallAnswered, c, info)
 	m.acd.OfferAnswered(c.id, p.target)
+	c.applyRecordPolicy()
 }
 
 // CancelOffer implements acd.Calls: stop ringing an agent.

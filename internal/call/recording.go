@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/events"
@@ -157,10 +158,15 @@ func (c *Call) stopRecordingLocked() []finishedRecording {
 }
 
 // PauseRecording turns the privacy shield on: silence is recorded until
-// ResumeRecording, or until autoResume has passed (0: no automatic resume).
+// ResumeRecording, or until the auto-resume time has passed: the one the
+// administrator set (Config.RecordingAutoResume), or autoResume when that
+// is shorter (0: the administrator's; with none set, no automatic resume).
 func (c *Call) PauseRecording(autoResume time.Duration) error {
 	if autoResume < 0 || autoResume > MaxAutoResume {
 		return fmt.Errorf("auto resume must be between 0 and %s", MaxAutoResume)
+	}
+	if limit := c.m.cfg.RecordingAutoResume; limit > 0 && (autoResume == 0 || autoResume > limit) {
+		autoResume = limit
 	}
 	c.mu.Lock()
 	rs := c.rec
@@ -230,5 +236,27 @@ func (m *Manager) saveRecording(c *Call, f finishedRecording) {
 	defer cancel()
 	if err := m.st.InsertRecording(ctx, r); err != nil {
 		c.log.Error("recording not stored", "recording_id", r.ID, "error", err)
+	}
+}
+
+// applyRecordPolicy starts recording an answered call when the global
+// policy covers it: every call, its queue, or one of its extensions.
+func (c *Call) applyRecordPolicy() {
+	p := c.m.cfg.RecordPolicy
+	if c.m.cfg.RecordingsDir == "" || (!p.AllCalls && len(p.Queues) == 0 && len(p.Extensions) == 0) {
+		return
+	}
+	c.mu.Lock()
+	match := p.AllCalls || (c.route.kind == store.TargetQueue && slices.Contains(p.Queues, c.route.target))
+	for _, l := range c.partiesLocked() {
+		match = match || (l.ext != "" && slices.Contains(p.Extensions, l.ext))
+	}
+	recording := c.rec != nil
+	c.mu.Unlock()
+	if !match || recording {
+		return
+	}
+	if _, err := c.StartRecording("policy"); err != nil {
+		c.log.Error("recording required by policy did not start", "error", err)
 	}
 }

@@ -497,7 +497,9 @@ func (c *Call) answerCaller(dsess *sipgo.DialogServerSession, codecA media.Codec
 	if err := dsess.WriteResponse(res); err != nil {
 		c.log.Info("caller did not take the answer", "error", err)
 		c.end(endInfo{by: "caller", code: sip.StatusRequestTerminated, disposition: store.DispositionCancelled, reason: "caller left during answer"})
+		return
 	}
+	c.applyRecordPolicy()
 }
 
 // respondCaller sends a final non-2xx to the caller's INVITE.

@@ -22,11 +22,30 @@ type Config struct {
 	// needs no setup; the caller creates it if missing.
 	DataDir string `yaml:"data_dir"`
 	// LogLevel is debug, info, warn or error. Default info.
-	LogLevel string  `yaml:"log_level"`
-	SIP      SIP     `yaml:"sip"`
-	RTP      RTP     `yaml:"rtp"`
-	HTTP     HTTP    `yaml:"http"`
-	Numbers  Numbers `yaml:"numbers"`
+	LogLevel  string    `yaml:"log_level"`
+	SIP       SIP       `yaml:"sip"`
+	RTP       RTP       `yaml:"rtp"`
+	HTTP      HTTP      `yaml:"http"`
+	Numbers   Numbers   `yaml:"numbers"`
+	Recording Recording `yaml:"recording"`
+}
+
+// Recording configures call recording (SPEC T8). Recordings are stereo
+// WAV files in <data_dir>/recordings.
+type Recording struct {
+	// AutoResume ends a privacy-shield pause after this long, so a
+	// recording is never left paused by mistake. 0: only an explicit
+	// resume ends it. A user may ask for a shorter pause, not a longer one.
+	// Default 2m.
+	AutoResume time.Duration `yaml:"auto_resume"`
+	// AllCalls records every answered call. Default false.
+	AllCalls bool `yaml:"all_calls"`
+	// Queues lists queue numbers whose calls are recorded from the
+	// agent's answer.
+	Queues []string `yaml:"queues"`
+	// Extensions lists extensions whose calls (made or answered) are
+	// recorded.
+	Extensions []string `yaml:"extensions"`
 }
 
 // SIP configures the SIP listeners, registrar and B2BUA.
@@ -118,6 +137,11 @@ func Default() Config {
 		},
 		Numbers: Numbers{
 			CountryCode: "31",
+		},
+		Recording: Recording{
+			AutoResume: 2 * time.Minute,
+			Queues:     []string{},
+			Extensions: []string{},
 		},
 	}
 }

@@ -176,6 +176,17 @@ var envVars = []envVar{
 	{"SWITCHBOARD_RTP_TIMEOUT", "rtp.timeout", durationVar(func(c *Config) *time.Duration { return &c.RTP.Timeout })},
 	{"SWITCHBOARD_HTTP_ADDR", "http.addr", func(c *Config, v string) error { c.HTTP.Addr = v; return nil }},
 	{"SWITCHBOARD_COUNTRY_CODE", "numbers.country_code", func(c *Config, v string) error { c.Numbers.CountryCode = v; return nil }},
+	{"SWITCHBOARD_RECORDING_AUTO_RESUME", "recording.auto_resume", durationVar(func(c *Config) *time.Duration { return &c.Recording.AutoResume })},
+	{"SWITCHBOARD_RECORDING_ALL_CALLS", "recording.all_calls", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return errors.New("not a boolean (true or false)")
+		}
+		c.Recording.AllCalls = b
+		return nil
+	}},
+	{"SWITCHBOARD_RECORDING_QUEUES", "recording.queues", func(c *Config, v string) error { c.Recording.Queues = splitList(v); return nil }},
+	{"SWITCHBOARD_RECORDING_EXTENSIONS", "recording.extensions", func(c *Config, v string) error { c.Recording.Extensions = splitList(v); return nil }},
 }
 
 func intVar(field func(*Config) *int) func(*Config, string) error {

@@ -44,9 +44,10 @@ func TestDefault(t *testing.T) {
 		SIP: SIP{Addr: "0.0.0.0:5060", Realm: "switchboard", Transports: []string{"udp", "tcp"},
 			RegisterMinExpires: 60 * time.Second, RegisterMaxExpires: time.Hour, NonceTTL: 5 * time.Minute,
 			AuthFailLimit: 10, AuthFailWindow: time.Minute, RingTimeout: 30 * time.Second, MaxCalls: 10000},
-		RTP:     RTP{PortMin: 20000, PortMax: 29999, Timeout: 60 * time.Second},
-		HTTP:    HTTP{Addr: "127.0.0.1:8080"},
-		Numbers: Numbers{CountryCode: "31"},
+		RTP:       RTP{PortMin: 20000, PortMax: 29999, Timeout: 60 * time.Second},
+		HTTP:      HTTP{Addr: "127.0.0.1:8080"},
+		Numbers:   Numbers{CountryCode: "31"},
+		Recording: Recording{AutoResume: 2 * time.Minute, Queues: []string{}, Extensions: []string{}},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Default() =\n%+v\nwant\n%+v", c, want)

@@ -113,6 +113,9 @@ func (c Config) Validate() error {
 	if lo >= hi {
 		bad("rtp.port_min", lo, "must be below rtp.port_max (%d): the range needs at least 2 ports", hi)
 	}
+	if c.Recording.AutoResume < 0 || c.Recording.AutoResume > time.Hour {
+		bad("recording.auto_resume", c.Recording.AutoResume, "must be between 0 (off) and 1h")
+	}
 	if c.RTP.Timeout < 0 {
 		bad("rtp.timeout", c.RTP.Timeout, "must not be negative (0 disables it)")
 	} else if c.RTP.Timeout > 0 && c.RTP.Timeout < 5*time.Second {

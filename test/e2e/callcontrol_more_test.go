@@ -4,6 +4,7 @@ import (
 	"bytes"
 	binenc "encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -325,4 +326,37 @@ func rmsOf(s []int16) float64 {
 		return 0
 	}
 	return math.Sqrt(sum / float64(len(s)))
+}
+
+func TestRecordingPolicyAndAdminAutoResume(t *testing.T) {
+	s := startServer(t, serverOpts{env: []string{"SWITCHBOARD_RECORDING_EXTENSIONS=1002", "SWITCHBOARD_RECORDING_AUTO_RESUME=1s"}})
+	evs := events(t, s)
+	cust, agent, _, id := threeParties(t, s)
+	// 1002 is under the recording policy: the call is recorded from the answer.
+	waitEvent(t, evs, "recording_started")
+	hearsOnly(t, cust, "customer while recorded", agentHz)
+	hearsOnly(t, agent, "agent while recorded", customerHz)
+	// A pause asked for 60 s ends after the administrator's 1 s.
+	if code, body := s.as(t, "admin", "POST", "/api/calls/"+id+"/recording/pause", `{"auto_resume_s":60}`); code != 200 {
+		t.Fatalf("pause: %d %v", code, body)
+	}
+	waitEvent(t, evs, "recording_paused")
+	waitEvent(t, evs, "recording_resumed")
+	if err := cust.Hangup(ctxFor(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, func() error {
+		var list struct {
+			Recordings []struct {
+				StartedBy string `json:"started_by"`
+			} `json:"recordings"`
+		}
+		if code, err := s.api("GET", "/api/recordings?call_id="+id, nil, &list); err != nil || code != 200 {
+			return fmt.Errorf("list: %d %v", code, err)
+		}
+		if len(list.Recordings) != 1 || list.Recordings[0].StartedBy != "policy" {
+			return fmt.Errorf("recordings %+v, want one started by policy", list.Recordings)
+		}
+		return nil
+	})
 }

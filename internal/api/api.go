@@ -28,6 +28,7 @@ type Store interface {
 	AdminStore // configuration CRUD: admin.go
 	Recordings(ctx context.Context, f store.RecordingFilter) ([]store.Recording, error)
 	RecordingByID(ctx context.Context, id string) (store.Recording, error)
+	RecordingIDsByCall(ctx context.Context, callIDs []string) (map[string][]string, error)
 }
 
 // Server is the HTTP handler.

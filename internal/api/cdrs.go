@@ -30,6 +30,7 @@ type cdrView struct {
 	HangupBy    string     `json:"hangup_by"`
 	Reason      string     `json:"reason,omitempty"`
 	WrapupCode  string     `json:"wrapup_code,omitempty"` // chosen by the agent after a queue call
+	Recordings  []string   `json:"recordings,omitempty"`  // IDs for /api/recordings/{id}
 }
 
 func newCDRView(c store.CDR) cdrView {
@@ -105,6 +106,21 @@ func (s *Server) writeCDRs(w http.ResponseWriter, r *http.Request, p auth.Princi
 	for _, c := range cdrs {
 		if all || ownsCDR(p, c) {
 			out = append(out, newCDRView(c))
+		}
+	}
+	if len(out) > 0 {
+		ids := make([]string, len(out))
+		for i, c := range out {
+			ids[i] = c.CallID
+		}
+		recs, err := s.st.RecordingIDsByCall(r.Context(), ids)
+		if err != nil {
+			s.log.Error("recordings of cdrs", "error", err)
+			writeError(w, http.StatusInternalServerError, "internal", "could not read CDRs")
+			return
+		}
+		for i := range out {
+			out[i].Recordings = recs[out[i].CallID]
 		}
 	}
 	if format == "csv" {

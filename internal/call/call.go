@@ -550,6 +550,9 @@ func (c *Call) legOfExtension(exts []string) *leg {
 }
 
 func (c *Call) legOfExtensionLocked(exts []string) *leg {
+	if !c.connected {
+		return nil // legs are still being set up by the setup goroutine
+	}
 	for _, l := range c.partiesLocked() {
 		if l.role == roleMonitor || l.ext == "" {
 			continue

@@ -605,7 +605,10 @@ func classify(code int) (store.Disposition, int, string) {
 func (c *Call) dtmfHandler(l *leg) media.DTMFHandler {
 	return func(digit byte, durationMS int) {
 		owner := l.call()
-		owner.m.publish(events.DTMFReceived, owner, DTMF{CallID: owner.id, Party: string(l.role), PartyID: l.id, Digit: string(digit), DurationMS: durationMS})
+		owner.mu.Lock() // the role is the call's to change (transfer, conference)
+		r := l.role
+		owner.mu.Unlock()
+		owner.m.publish(events.DTMFReceived, owner, DTMF{CallID: owner.id, Party: string(r), PartyID: l.id, Digit: string(digit), DurationMS: durationMS})
 	}
 }
 

@@ -113,3 +113,37 @@ func scanRecording(row rowScanner) (Recording, error) {
 	}
 	return r, nil
 }
+
+// RecordingIDsByCall maps each of callIDs that has recordings to their IDs
+// (oldest first), so a page of CDRs links its recordings in one query.
+func (s *Store) RecordingIDsByCall(ctx context.Context, callIDs []string) (map[string][]string, error) {
+	out := make(map[string][]string)
+	for len(callIDs) > 0 {
+		n := min(len(callIDs), 500) // well under SQLite's parameter limit
+		batch := callIDs[:n]
+		callIDs = callIDs[n:]
+		args := make([]any, len(batch))
+		for i, id := range batch {
+			args[i] = id
+		}
+		q := `SELECT call_id, id FROM recordings WHERE call_id IN (?` + strings.Repeat(",?", len(batch)-1) + `) ORDER BY started_at`
+		rows, err := s.r.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("recordings of calls: %w", err)
+		}
+		for rows.Next() {
+			var callID, id string
+			if err := rows.Scan(&callID, &id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("recordings of calls: %w", err)
+			}
+			out[callID] = append(out[callID], id)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("recordings of calls: %w", err)
+		}
+	}
+	return out, nil
+}

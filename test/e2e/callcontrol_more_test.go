@@ -246,6 +246,18 @@ func TestRecordingWithPrivacyPause(t *testing.T) {
 	if siptest.Hears(sec(left, 0.3, 1.2), 8000, agentHz) {
 		t.Errorf("the agent leaks into the customer's channel")
 	}
+	// The call's CDR links the recording.
+	if err := cust.Hangup(ctxFor(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, func() error {
+		for _, c := range s.cdrs(t) {
+			if c.CallID == id && len(c.Recordings) == 1 && c.Recordings[0] == rec.ID {
+				return nil
+			}
+		}
+		return fmt.Errorf("no CDR of call %s linking recording %s", id, rec.ID)
+	})
 	mid := len(left) / 2
 	if rmsOf(left[mid-1600:mid+1600]) > 50 || rmsOf(right[mid-1600:mid+1600]) > 50 {
 		t.Errorf("the paused span is not silent (rms %.0f / %.0f)", rmsOf(left[mid-1600:mid+1600]), rmsOf(right[mid-1600:mid+1600]))

@@ -291,15 +291,16 @@ func (s *server) api(method, path string, body io.Reader, out any) (int, error) 
 
 // cdr is the subset of a CDR the tests check.
 type cdr struct {
-	CallID      string `json:"call_id"`
-	Direction   string `json:"direction"`
-	From        string `json:"from"`
-	To          string `json:"to"`
-	Target      string `json:"target"`
-	AnsweredBy  string `json:"answered_by"`
-	Disposition string `json:"disposition"`
-	SIPCode     int    `json:"sip_code"`
-	HangupBy    string `json:"hangup_by"`
+	CallID      string   `json:"call_id"`
+	Direction   string   `json:"direction"`
+	From        string   `json:"from"`
+	To          string   `json:"to"`
+	Target      string   `json:"target"`
+	AnsweredBy  string   `json:"answered_by"`
+	Disposition string   `json:"disposition"`
+	SIPCode     int      `json:"sip_code"`
+	HangupBy    string   `json:"hangup_by"`
+	Recordings  []string `json:"recordings"`
 }
 
 func (s *server) cdrs(t *testing.T) []cdr {

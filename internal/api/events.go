@@ -24,6 +24,12 @@ func (s *Server) visible(p auth.Principal, e events.Event) bool {
 	switch d := e.Data.(type) {
 	case call.Info:
 		return ownsCall(p, d)
+	case call.OfferInfo:
+		// The agent being offered the call sees it ringing for them.
+		return ownsCall(p, d.Call) || p.HasExtension(d.Agent)
+	case call.OriginateFailure:
+		c, err := s.calls.Get(d.CallID)
+		return err == nil && ownsCall(p, c.Info())
 	case call.DTMF:
 		c, err := s.calls.Get(d.CallID)
 		return err == nil && ownsCall(p, c.Info())

@@ -131,7 +131,11 @@ func (t wsTopic) matchesCall(c call.Info) bool {
 	case topicCall:
 		return c.ID == t.id
 	case topicExtension:
-		return (c.From.Kind == "extension" && c.From.Number == t.id) || c.AnsweredBy == t.id || c.Target == "extension:"+t.id
+		if (c.From.Kind == "extension" && c.From.Number == t.id) || c.AnsweredBy == t.id || c.Target == "extension:"+t.id {
+			return true
+		}
+		// Parties that joined by call control: consulted, members, monitors.
+		return slices.ContainsFunc(c.Parties, func(p call.PartyInfo) bool { return p.Extension == t.id })
 	case topicQueue:
 		return c.Target == "queue:"+t.id
 	}
@@ -150,6 +154,8 @@ func (t wsTopic) matches(e events.Event, callInfo func(id string) (call.Info, bo
 	switch d := e.Data.(type) {
 	case call.Info:
 		return t.matchesCall(d)
+	case call.OfferInfo:
+		return t.matchesCall(d.Call) || t.kind == topicExtension && d.Agent == t.id
 	case call.DTMF:
 		return t.matchesCallID(d.CallID, callInfo)
 	case call.DataChanged:

@@ -87,6 +87,7 @@ type Endpoint struct {
 	musicPos int // sample index in the engine's loop, kept across holds
 	musicSeq uint16
 	musicTS  uint32
+	prompt   promptQueue // announcements played before the music (prompt.go)
 
 	out outStream // what our remote sees, whatever its source
 }
@@ -189,6 +190,7 @@ func (ep *Endpoint) StopMusic() {
 		return
 	}
 	ep.music = false
+	ep.prompt.end(false)
 	ep.eng.removePlayer(ep)
 }
 
@@ -201,6 +203,7 @@ func (ep *Endpoint) Close() error {
 		return nil
 	}
 	ep.closed = true
+	ep.prompt.end(false)
 	br, mx := ep.bridge, ep.mixer
 	if ep.music {
 		ep.music = false
@@ -381,7 +384,7 @@ func (ep *Endpoint) sendMusic(buf []byte, now int64) bool {
 		ep.mu.Unlock()
 		return false
 	}
-	ep.musicPos = ep.eng.music.frame(buf[rtpFixedLen:rtpFixedLen+frameSamples], ep.musicPos, ep.kind == kindALaw)
+	ep.holdFrame(buf[rtpFixedLen:rtpFixedLen+frameSamples], ep.kind == kindALaw)
 	ep.musicSeq++
 	ep.musicTS += frameSamples
 	seq, ts, switched := ep.out.rewrite(srcMusic, 0, ep.musicSeq, ep.musicTS, now)

@@ -120,6 +120,9 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	if err := a.Calls.Load(ctx); err != nil {
 		return a, err
 	}
+	if err := a.Calls.RecoverInterrupted(ctx); err != nil {
+		return a, err
+	}
 	// The ACD owns agents and queue calls; the call manager rings the
 	// agents it chooses. Each is told of the other before traffic starts.
 	a.ACD = acd.New(acd.Config{Store: st, Events: a.Events, Logger: log})

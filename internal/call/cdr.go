@@ -13,10 +13,15 @@ import (
 // allows, the database catches up behind a bounded queue, writing whatever
 // has queued up (at most maxBatch) in one transaction. Close drains it, so
 // a clean shutdown loses no CDR; a crash loses at most what was queued.
+//
+// It also journals calls as they start (store.WriteCallJournal): a call's
+// start and its CDR go through the same queue in order, so after a crash
+// the started calls without a CDR are exactly those cut off, and start-up
+// records them (Manager.RecoverInterrupted).
 type cdrWriter struct {
 	st   Store
 	log  *slog.Logger
-	ch   chan store.CDR
+	ch   chan store.CallJournalEntry
 	done chan struct{}
 
 	mu     sync.Mutex // guards closed and sends on ch
@@ -29,16 +34,22 @@ const (
 )
 
 func newCDRWriter(st Store, log *slog.Logger) *cdrWriter {
-	w := &cdrWriter{st: st, log: log, ch: make(chan store.CDR, cdrQueue), done: make(chan struct{})}
+	w := &cdrWriter{st: st, log: log, ch: make(chan store.CallJournalEntry, cdrQueue), done: make(chan struct{})}
 	go w.run()
 	return w
 }
 
-func (w *cdrWriter) write(c store.CDR) {
+// write records the CDR of a call that ended.
+func (w *cdrWriter) write(c store.CDR) { w.put(store.CallJournalEntry{CDR: c}) }
+
+// started journals a call that started; c holds what is known so far.
+func (w *cdrWriter) started(c store.CDR) { w.put(store.CallJournalEntry{Started: true, CDR: c}) }
+
+func (w *cdrWriter) put(e store.CallJournalEntry) {
 	w.mu.Lock()
 	if !w.closed {
 		select {
-		case w.ch <- c:
+		case w.ch <- e:
 			w.mu.Unlock()
 			return
 		default:
@@ -48,12 +59,12 @@ func (w *cdrWriter) write(c store.CDR) {
 	// The queue is full only if the database is stuck, and closed only for
 	// a call that outlived the shutdown's wait: write inline (slowing this
 	// call's teardown) rather than drop a record.
-	w.insert([]store.CDR{c})
+	w.insert([]store.CallJournalEntry{e})
 }
 
 func (w *cdrWriter) run() {
 	defer close(w.done)
-	batch := make([]store.CDR, 0, maxBatch)
+	batch := make([]store.CallJournalEntry, 0, maxBatch)
 	for c := range w.ch {
 		batch = append(batch[:0], c)
 	drain:
@@ -72,11 +83,11 @@ func (w *cdrWriter) run() {
 	}
 }
 
-func (w *cdrWriter) insert(batch []store.CDR) {
+func (w *cdrWriter) insert(batch []store.CallJournalEntry) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := w.st.InsertCDRs(ctx, batch); err != nil {
-		w.log.Error("cdr insert failed", "count", len(batch), "first_call_id", batch[0].CallID, "error", err)
+	if err := w.st.WriteCallJournal(ctx, batch); err != nil {
+		w.log.Error("cdr insert failed", "count", len(batch), "first_call_id", batch[0].CDR.CallID, "error", err)
 	}
 }
 

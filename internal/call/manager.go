@@ -35,7 +35,10 @@ type Store interface {
 	QueueByNumber(ctx context.Context, number string) (store.Queue, error)
 	DIDs(ctx context.Context) ([]store.DID, error)
 	Trunks(ctx context.Context) ([]store.Trunk, error)
-	InsertCDRs(ctx context.Context, cs []store.CDR) error
+	// WriteCallJournal writes calls that started and CDRs of calls that
+	// ended, in order, in one transaction.
+	WriteCallJournal(ctx context.Context, entries []store.CallJournalEntry) error
+	RecoverInterruptedCalls(ctx context.Context, now time.Time) (int, error)
 	InsertRecording(ctx context.Context, r store.Recording) error
 }
 
@@ -231,13 +234,32 @@ func (m *Manager) Get(id string) (*Call, error) {
 
 func (m *Manager) addCall(c *Call) bool {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.closing {
+		m.mu.Unlock()
 		return false
 	}
 	m.calls[c.id] = c
 	m.live.Add(1)
+	m.mu.Unlock()
+	c.mu.Lock()
+	r := c.route
+	c.mu.Unlock()
+	m.cdrs.started(store.CDR{CallID: c.id, Direction: r.direction, From: c.caller.Number, FromName: c.caller.Name,
+		To: c.dialled, Target: r.describe(), Trunk: trunkName(r), StartedAt: c.startedAt})
 	return true
+}
+
+// RecoverInterrupted records the calls a crash cut off (journalled as
+// started, never ended) as failed CDRs; run it before handling traffic.
+func (m *Manager) RecoverInterrupted(ctx context.Context) error {
+	n, err := m.st.RecoverInterruptedCalls(ctx, time.Now())
+	if err != nil {
+		return fmt.Errorf("recover interrupted calls: %w", err)
+	}
+	if n > 0 {
+		m.log.Warn("calls cut off by the last stop recorded as failed", "count", n)
+	}
+	return nil
 }
 
 func (m *Manager) removeCall(c *Call) {

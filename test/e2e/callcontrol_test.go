@@ -260,3 +260,78 @@ func waitEvent(t *testing.T, evs <-chan apiEvent, typ string) json.RawMessage {
 		}
 	}
 }
+
+// TestConferenceOfFourFromHeldCalls: the receptionist (1009) calls three
+// people one after another, holding each, then joins the held calls into
+// the last one (shared/reference/call-control-panel-ru.txt, way 2).
+func TestConferenceOfFourFromHeldCalls(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	op := phone(t, s, "1009", customerHz, "udp")
+	tones := map[string]float64{"1001": agentHz, "1002": consultHz, "1003": supervisorHz}
+	var ids []string
+	var theirs []*siptest.Call
+	var mine []*siptest.Call
+	for _, ext := range []string{"1001", "1002", "1003"} {
+		p := phone(t, s, ext, tones[ext], "udp")
+		p.AutoAnswer(50 * time.Millisecond)
+		c, err := op.Dial(ctxFor(t, 10*time.Second), ext)
+		if err != nil {
+			t.Fatalf("dial %s: %v", ext, err)
+		}
+		other := incoming(t, p, ext)
+		hearsOnly(t, c, "receptionist talking to "+ext, tones[ext])
+		var calls struct {
+			Calls []struct {
+				ID    string `json:"id"`
+				State string `json:"state"`
+				To    string `json:"to"`
+			} `json:"calls"`
+		}
+		if code, err := s.api("GET", "/api/calls", nil, &calls); err != nil || code != 200 {
+			t.Fatalf("calls: %d %v", code, err)
+		}
+		for _, cl := range calls.Calls {
+			if cl.To == ext {
+				ids = append(ids, cl.ID)
+			}
+		}
+		if ext != "1003" {
+			if code, body := s.as(t, "1009", "POST", "/api/calls/"+ids[len(ids)-1]+"/hold", `{"party":"callee"}`); code != 200 {
+				t.Fatalf("hold %s: %d %v", ext, code, body)
+			}
+			hearsMusic(t, other, ext+" on hold")
+		}
+		theirs = append(theirs, other)
+		mine = append(mine, c)
+	}
+	if len(ids) != 3 {
+		t.Fatalf("call ids %v", ids)
+	}
+	// Joining needs the user on every call.
+	if code, body := s.as(t, "1004", "POST", "/api/calls/"+ids[2]+"/join", `{"calls":["`+ids[0]+`"]}`); code != 403 {
+		t.Fatalf("join by someone not on the calls: %d %v, want 403", code, body)
+	}
+	code, body := s.as(t, "1009", "POST", "/api/calls/"+ids[2]+"/join", `{"calls":["`+ids[0]+`","`+ids[1]+`"]}`)
+	if code != 200 {
+		t.Fatalf("join: %d %v", code, body)
+	}
+	// The receptionist's own legs of the joined calls are hung up.
+	for i := 0; i < 2; i++ {
+		select {
+		case <-mine[i].Done():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the receptionist's leg of joined call %d was not hung up", i)
+		}
+	}
+	hearsOnly(t, mine[2], "receptionist in the conference", agentHz, consultHz, supervisorHz)
+	hearsOnly(t, theirs[0], "1001 in the conference", customerHz, consultHz, supervisorHz)
+	hearsOnly(t, theirs[1], "1002 in the conference", customerHz, agentHz, supervisorHz)
+	hearsOnly(t, theirs[2], "1003 in the conference", customerHz, agentHz, consultHz)
+
+	// Any member may leave; the others go on.
+	if err := theirs[0].Hangup(ctxFor(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	hearsOnly(t, mine[2], "receptionist after 1001 left", consultHz, supervisorHz)
+	hearsOnly(t, theirs[1], "1002 after 1001 left", customerHz, supervisorHz)
+}

@@ -40,6 +40,21 @@ type Queue struct {
 	// ServiceLevel is the "answered within" of the queue's service level.
 	// Zero means DefaultServiceLevel.
 	ServiceLevel time.Duration
+
+	// What a waiting caller hears and may choose (SPEC Q5, O3); the call
+	// layer plays it. AnnounceInterval is how often a waiting caller is
+	// told their position and expected wait, in whole seconds; zero means
+	// DefaultAnnounceInterval, NoAnnouncements (negative) never (the
+	// greeting on entry still plays).
+	AnnounceInterval time.Duration
+	// OmitPosition and OmitEWT leave the position and the expected wait
+	// out of those announcements; the zero values say both.
+	OmitPosition bool
+	OmitEWT      bool
+	// OfferVoicemail offers "press 1 to leave a message"; OfferCallback
+	// "press 2 to be called back" (the caller keeps their place).
+	OfferVoicemail bool
+	OfferCallback  bool
 }
 
 // QueueMember is an extension that answers a queue's calls.
@@ -58,6 +73,11 @@ const (
 	DefaultRingTime = 20 * time.Second
 	// DefaultServiceLevel is the common "80/20" target's 20 seconds.
 	DefaultServiceLevel = 20 * time.Second
+	// DefaultAnnounceInterval: every 30 s a caller hears that they are not
+	// forgotten, without the announcements crowding out the music.
+	DefaultAnnounceInterval = 30 * time.Second
+	// NoAnnouncements as AnnounceInterval turns periodic announcements off.
+	NoAnnouncements time.Duration = -1
 )
 
 // Member states (queue_members.state).
@@ -69,18 +89,25 @@ const (
 
 // queueColumns are what scanQueue reads, in its order.
 const queueColumns = `id, number, name, strategy, ring_time_s, wrapup_time_s, max_waiting,
-	max_wait_s, overflow_destination, join_empty, service_level_s`
+	max_wait_s, overflow_destination, join_empty, service_level_s, announce_interval_s, announce_position,
+	announce_ewt, offer_voicemail, offer_callback`
 
 func scanQueue(sc scanner) (Queue, error) {
 	var (
 		q                              Queue
-		ring, wrapup, maxWait, service int64
-		joinEmpty                      bool
+		ring, wrapup, maxWait, service, announce int64
+		joinEmpty, position, ewt                 bool
 	)
 	if err := sc.Scan(&q.ID, &q.Number, &q.Name, &q.Strategy, &ring, &wrapup, &q.MaxWaiting,
-		&maxWait, &q.OverflowDestination, &joinEmpty, &service); err != nil {
+		&maxWait, &q.OverflowDestination, &joinEmpty, &service, &announce, &position, &ewt,
+		&q.OfferVoicemail, &q.OfferCallback); err != nil {
 		return Queue{}, err
 	}
+	q.AnnounceInterval = time.Duration(announce) * time.Second
+	if announce == 0 {
+		q.AnnounceInterval = NoAnnouncements
+	}
+	q.OmitPosition, q.OmitEWT = !position, !ewt
 	q.RingTime = time.Duration(ring) * time.Second
 	q.WrapupTime = time.Duration(wrapup) * time.Second
 	q.MaxWait = time.Duration(maxWait) * time.Second
@@ -101,17 +128,27 @@ func (q *Queue) normalise() {
 	if q.ServiceLevel == 0 {
 		q.ServiceLevel = DefaultServiceLevel
 	}
+	switch {
+	case q.AnnounceInterval == 0:
+		q.AnnounceInterval = DefaultAnnounceInterval
+	case q.AnnounceInterval < time.Second:
+		q.AnnounceInterval = NoAnnouncements
+	}
 	q.RingTime = q.RingTime.Truncate(time.Second)
 	q.WrapupTime = q.WrapupTime.Truncate(time.Second)
 	q.MaxWait = q.MaxWait.Truncate(time.Second)
 	q.ServiceLevel = q.ServiceLevel.Truncate(time.Second)
+	if q.AnnounceInterval > 0 {
+		q.AnnounceInterval = q.AnnounceInterval.Truncate(time.Second)
+	}
 }
 
 // configArgs are the ACD columns' values in queueColumns order (after
 // strategy).
 func (q *Queue) configArgs() []any {
 	return []any{int64(q.RingTime / time.Second), int64(q.WrapupTime / time.Second), q.MaxWaiting,
-		int64(q.MaxWait / time.Second), q.OverflowDestination, !q.RefuseWhenEmpty, int64(q.ServiceLevel / time.Second)}
+		int64(q.MaxWait / time.Second), q.OverflowDestination, !q.RefuseWhenEmpty, int64(q.ServiceLevel / time.Second),
+		int64(max(q.AnnounceInterval, 0) / time.Second), !q.OmitPosition, !q.OmitEWT, q.OfferVoicemail, q.OfferCallback}
 }
 
 // CreateQueue inserts q with its members (logged in); ErrConflict on a
@@ -130,7 +167,8 @@ func (s *Store) CreateQueue(ctx context.Context, q Queue) (Queue, error) {
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`INSERT INTO queues (number, name, strategy, ring_time_s, wrapup_time_s, max_waiting,
-				max_wait_s, overflow_destination, join_empty, service_level_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				max_wait_s, overflow_destination, join_empty, service_level_s, announce_interval_s, announce_position,
+				announce_ewt, offer_voicemail, offer_callback) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			append([]any{q.Number, q.Name, q.Strategy}, q.configArgs()...)...)
 		if err != nil {
 			return mapErr(err)
@@ -296,7 +334,8 @@ func (s *Store) UpdateQueue(ctx context.Context, number string, fn func(*Queue) 
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE queues SET name = ?, strategy = ?, ring_time_s = ?,
 			wrapup_time_s = ?, max_waiting = ?, max_wait_s = ?, overflow_destination = ?, join_empty = ?,
-			service_level_s = ? WHERE id = ?`,
+			service_level_s = ?, announce_interval_s = ?, announce_position = ?, announce_ewt = ?,
+			offer_voicemail = ?, offer_callback = ? WHERE id = ?`,
 			append(append([]any{q.Name, q.Strategy}, q.configArgs()...), q.ID)...); err != nil {
 			return mapErr(err)
 		}

@@ -248,14 +248,59 @@ func (c *Call) initData(ctx context.Context) {
 	c.mu.Unlock()
 }
 
+// enterFlow moves the call's data into the flow of r when r is another
+// queue (a transfer or redirect to a queue): CarryOver decides what is
+// kept, the version grows, and call_data_changed tells the consoles. The
+// call's route becomes r, so the new queue's supervisors see it as theirs.
+func (c *Call) enterFlow(ctx context.Context, r route) {
+	if r.kind != store.TargetQueue {
+		return
+	}
+	c.mu.Lock()
+	old := c.route
+	c.mu.Unlock()
+	if old.kind == store.TargetQueue && old.target == r.target {
+		return
+	}
+	var from, to []store.Variable
+	if src, ok := c.m.st.(variableSource); ok {
+		var err error
+		if old.kind == store.TargetQueue {
+			if from, err = src.QueueVariables(ctx, old.target); err != nil {
+				c.log.Warn("call data: variables of the old queue not read", "queue", old.target, "error", err)
+			}
+		}
+		if to, err = src.QueueVariables(ctx, r.target); err != nil {
+			c.log.Warn("call data: variables of the new queue not read", "queue", r.target, "error", err)
+		}
+	}
+	c.mu.Lock()
+	c.route.kind, c.route.target, c.route.members = r.kind, r.target, r.members
+	c.cad.values = CarryOver(from, c.cad.values, to)
+	c.cad.saves++
+	cur, v := maps.Clone(c.cad.values), c.cad.version()
+	c.mu.Unlock()
+	ev := DataChanged{CallID: c.id, Version: v, Values: make(map[string]string, len(to))}
+	for _, d := range to {
+		val := cur[d.Name]
+		if d.Secure {
+			ev.Secure = append(ev.Secure, d.Name)
+			if val != "" {
+				val = MaskedValue
+			}
+		}
+		ev.Values[d.Name] = val
+		ev.Changed = append(ev.Changed, d.Name)
+	}
+	c.m.publish(events.CallDataChanged, c, ev)
+	c.log.Info("call data carried into a new flow", "from", old.describe(), "to", r.describe(), "version", v)
+}
+
 // CarryOver computes the values a call takes into a new flow (transfer to
 // a queue or entry point, SPEC D3): a variable of the new flow keeps the
 // value of the variable of the old flow with the same name and the same
 // type; every other variable of the new flow starts empty. Variables of
 // the old flow that the new one lacks are dropped.
-//
-// Not wired yet: transfer does not exist. The transfer will set the
-// call's values to the result and bump the version.
 func CarryOver(from []store.Variable, values map[string]string, to []store.Variable) map[string]string {
 	fromType := make(map[string]store.VarType, len(from))
 	for _, d := range from {

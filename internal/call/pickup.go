@@ -79,6 +79,7 @@ func (c *Call) Redirect(ctx context.Context, actorExt, target string) error {
 	if err := c.sendRingControl(ringControl{redirect: &r}); err != nil {
 		return fmt.Errorf("redirect %s: %w", c.id, err)
 	}
+	c.enterFlow(ctx, r)
 	return nil
 }
 

@@ -109,6 +109,7 @@ func (c *Call) blindTransfer(ctx context.Context, by *leg, target string, progre
 	c.mu.Unlock()
 	agentLeft()
 
+	c.enterFlow(ctx, r)
 	c.log.Info("blind transfer", "by", by.party.Number, "target", target)
 	c.m.publish(events.CallTransferred, c, info)
 	if progress == nil {

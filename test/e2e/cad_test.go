@@ -249,3 +249,42 @@ func TestCallAssociatedData(t *testing.T) {
 		t.Errorf("after a delete the call shows %d variables, want 29", len(out["variables"].([]any)))
 	}
 }
+
+// TestCallDataCarriedOverOnTransferToQueue: a blind transfer to another
+// queue keeps the values of variables with the same name and type, starts
+// the others empty and drops what the new queue does not define (D2).
+func TestCallDataCarriedOverOnTransferToQueue(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	for _, d := range []struct{ queue, body string }{
+		{"8000", `{"name":"customer_id","type":"integer","editable":true}`},
+		{"8000", `{"name":"vip","type":"boolean","editable":true}`},
+		{"8000", `{"name":"note","type":"string","editable":true}`},
+		{"8001", `{"name":"customer_id","type":"integer","editable":true}`},
+		{"8001", `{"name":"vip","type":"string","editable":true}`},
+		{"8001", `{"name":"topic","type":"string","editable":true}`},
+	} {
+		code, out := s.as(t, "admin", "POST", "/api/queues/"+d.queue+"/variables", d.body)
+		expectAPI(t, "define "+d.body, code, out, 201, "")
+	}
+	_, _, id := queueCall(t, s)
+	data := "/api/calls/" + id + "/data"
+	code, out := s.as(t, "1002", "PUT", data, `{"version":1,"values":{"customer_id":42,"vip":true,"note":"asked for a refund"}}`)
+	expectAPI(t, "save", code, out, 200, "")
+
+	sales := phone(t, s, "1006", consultHz, "udp")
+	sales.AutoAnswer(50 * time.Millisecond)
+	code, out = s.as(t, "1002", "POST", "/api/calls/"+id+"/transfer", `{"target":"8001"}`)
+	expectAPI(t, "transfer to 8001", code, out, 202, "")
+	incoming(t, sales, "sales agent")
+	eventually(t, 5*time.Second, func() error {
+		code, out := s.as(t, "admin", "GET", data, "")
+		if code != 200 || out["flow"] != "8001" {
+			return fmt.Errorf("data %d %v", code, out)
+		}
+		v := cadVars(t, out)
+		if len(v) != 3 || v["customer_id"]["value"] != "42" || v["vip"]["value"] != "" || v["topic"]["value"] != "" {
+			return fmt.Errorf("carried over %v", out)
+		}
+		return nil
+	})
+}

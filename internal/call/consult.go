@@ -152,6 +152,8 @@ func (c *Call) ringConsult(ctx context.Context, cs *consultState, r route) {
 	}
 	cs.leg = l
 	c.others = append(c.others, l)
+	cs.customer.onHold = true // the initiator talks to the consulted party now, even if they resumed the customer meanwhile
+	cs.by.onHold = false
 	c.applyOrLog()
 	info := c.infoLocked()
 	c.mu.Unlock()

@@ -94,7 +94,7 @@ const queueColumns = `id, number, name, strategy, ring_time_s, wrapup_time_s, ma
 
 func scanQueue(sc scanner) (Queue, error) {
 	var (
-		q                              Queue
+		q                                        Queue
 		ring, wrapup, maxWait, service, announce int64
 		joinEmpty, position, ewt                 bool
 	)

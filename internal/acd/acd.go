@@ -174,6 +174,14 @@ type Config struct {
 	// (the store is slow or failing); beyond it the oldest are dropped
 	// with an error logged. Default 10,000.
 	MaxPendingHistory int
+	// CallbackRetryDelay is how long a callback whose customer was not
+	// reached waits, at its place, before it is offered again. Default
+	// 2 min: a customer who just missed the call is not rung again at
+	// once, and is not pushed to the back either.
+	CallbackRetryDelay time.Duration
+	// MaxCallbackAttempts is how many times a callback's customer is
+	// dialled and not reached before it is given up. Default 3.
+	MaxCallbackAttempts int
 }
 
 func (c *Config) defaults() {
@@ -197,6 +205,12 @@ func (c *Config) defaults() {
 	}
 	if c.MaxPendingHistory <= 0 {
 		c.MaxPendingHistory = 10_000
+	}
+	if c.CallbackRetryDelay <= 0 {
+		c.CallbackRetryDelay = 2 * time.Minute
+	}
+	if c.MaxCallbackAttempts <= 0 {
+		c.MaxCallbackAttempts = 3
 	}
 }
 

@@ -347,7 +347,7 @@ func (e *Engine) checkInvariants() error {
 				errs = append(errs, fmt.Errorf("queue %s: %s in line but %s", q.cfg.Number, c.ID, c.state))
 			}
 		}
-		if len(q.waiting) > 0 {
+		if q.nextReady(now) >= 0 { // a callback waiting to be retried may wait
 			for _, m := range q.members {
 				if m.eligible(now) {
 					errs = append(errs, fmt.Errorf("queue %s: %d waiting while %s is eligible and idle",

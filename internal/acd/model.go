@@ -90,6 +90,7 @@ type queue struct {
 	rrLast    string // extension offered last (round robin)
 	wrapCodes []store.WrapupCode
 	stats     window
+	handled   handleRing // recent handle times, for the expected wait
 	gone      bool
 }
 
@@ -142,6 +143,7 @@ type qcall struct {
 	answeredAt time.Time
 	expired    bool // max wait passed while ringing: overflow if not answered
 	waitTimer  Timer
+	callback   *callbackState // a caller who hung up to be called back (experience.go)
 }
 
 // before reports whether c is served before d: higher priority first,

@@ -190,12 +190,16 @@ func (e *Engine) OfferAnswered(callID string, agentExt string) {
 	if m := q.memberOf(a); m != nil {
 		m.answered++
 	}
-	wait := now.Sub(c.Entered)
-	b := q.stats.at(now)
-	b.answered++
-	b.waitSum += wait
-	if wait <= q.cfg.ServiceLevel {
-		b.answeredInSL++
+	// A callback counts when the customer is reached (CallbackConnected):
+	// its wait includes the time after the caller hung up.
+	if c.callback == nil {
+		wait := now.Sub(c.Entered)
+		b := q.stats.at(now)
+		b.answered++
+		b.waitSum += wait
+		if wait <= q.cfg.ServiceLevel {
+			b.answeredInSL++
+		}
 	}
 	e.publish(events.QueueCallAnswered, queueResource(q), e.callView(c, now))
 	e.agentChanged(a, now)
@@ -298,7 +302,8 @@ func (e *Engine) InteractionEnded(callID string) {
 func (e *Engine) endInteraction(c *qcall, now time.Time) {
 	q, a := c.q, c.agent
 	delete(q.active, c)
-	delete(e.qcalls, c.ID)
+	e.forget(c)
+	q.handled.add(now.Sub(c.answeredAt) + q.cfg.WrapupTime)
 	e.statsChanged(q)
 	if a.call != c {
 		return // the agent left meanwhile (gone)
@@ -407,8 +412,12 @@ func (e *Engine) dispatch(q *queue, now time.Time) {
 		if len(ms) == 0 {
 			return
 		}
-		c := q.waiting[0]
-		q.waiting = q.waiting[1:]
+		i := q.nextReady(now)
+		if i < 0 {
+			break // only callbacks waiting to be retried
+		}
+		c := q.waiting[i]
+		q.waiting = slices.Delete(q.waiting, i, i+1)
 		c.state, c.offeredAt = callOffered, now
 		q.offering[c] = true
 		e.ring(c, ms, now)

@@ -23,6 +23,12 @@ type bucket struct {
 	overflowed   int
 	refused      int // not let in (queue full, nobody logged in)
 	waitSum      time.Duration
+	// The caller experience (experience.go): left a message, asked to be
+	// called back; callbacks that reached the customer, given up.
+	voicemails         int
+	callbacksRequested int
+	callbacksConnected int
+	callbacksFailed    int
 }
 
 // window is the last hour of a queue's calls.
@@ -51,6 +57,10 @@ func (w *window) lastHour(now time.Time) bucket {
 			s.overflowed += b.overflowed
 			s.refused += b.refused
 			s.waitSum += b.waitSum
+			s.voicemails += b.voicemails
+			s.callbacksRequested += b.callbacksRequested
+			s.callbacksConnected += b.callbacksConnected
+			s.callbacksFailed += b.callbacksFailed
 		}
 	}
 	return s
@@ -74,6 +84,15 @@ type QueueStats struct {
 	AbandonedLastHour  int `json:"abandoned_last_hour"`
 	OverflowedLastHour int `json:"overflowed_last_hour"`
 	RefusedLastHour    int `json:"refused_last_hour"`
+	// The caller experience (SPEC Q5, O3), last hour: callers who left a
+	// message, asked to be called back; callbacks that reached the
+	// customer, that were given up. CallbacksWaiting are callback requests
+	// now in the queue (counted in Waiting too).
+	VoicemailsLastHour         int `json:"voicemails_last_hour"`
+	CallbacksRequestedLastHour int `json:"callbacks_requested_last_hour"`
+	CallbacksConnectedLastHour int `json:"callbacks_connected_last_hour"`
+	CallbacksFailedLastHour    int `json:"callbacks_failed_last_hour"`
+	CallbacksWaiting           int `json:"callbacks_waiting"`
 	// AvgWaitSeconds is the mean wait of the calls answered in the last
 	// hour.
 	AvgWaitSeconds float64 `json:"avg_wait_s"`
@@ -130,6 +149,18 @@ func (e *Engine) stats(q *queue, now time.Time) QueueStats {
 		EnteredLastHour: h.entered, AnsweredLastHour: h.answered, AbandonedLastHour: h.abandoned,
 		OverflowedLastHour: h.overflowed, RefusedLastHour: h.refused,
 		ServiceLevelSeconds: int(q.cfg.ServiceLevel / time.Second),
+		VoicemailsLastHour:  h.voicemails, CallbacksRequestedLastHour: h.callbacksRequested,
+		CallbacksConnectedLastHour: h.callbacksConnected, CallbacksFailedLastHour: h.callbacksFailed,
+	}
+	for _, c := range q.waiting {
+		if c.callback != nil {
+			s.CallbacksWaiting++
+		}
+	}
+	for c := range q.offering {
+		if c.callback != nil {
+			s.CallbacksWaiting++
+		}
 	}
 	if h.answered > 0 {
 		s.AvgWaitSeconds = seconds(h.waitSum / time.Duration(h.answered))

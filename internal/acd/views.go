@@ -89,6 +89,10 @@ type QueueCallView struct {
 	AnsweredAt  *time.Time `json:"answered_at,omitempty"`
 	TalkSeconds float64    `json:"talk_s,omitempty"`
 	Destination string     `json:"destination,omitempty"` // overflowed to
+	// Callback: the caller hung up and is to be called back (SPEC O3);
+	// Attempts: times they were dialled and not reached.
+	Callback bool `json:"callback,omitempty"`
+	Attempts int  `json:"attempts,omitempty"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -155,6 +159,9 @@ func (e *Engine) agentChanged(a *agent, now time.Time) {
 func (e *Engine) callView(c *qcall, now time.Time) QueueCallView {
 	v := QueueCallView{ID: c.ID, Queue: c.Queue, CallerNumber: c.CallerNumber, CallerName: c.CallerName,
 		Priority: c.Priority, State: c.state.String(), EnteredAt: c.Entered}
+	if c.callback != nil {
+		v.Callback, v.Attempts = true, c.callback.attempts
+	}
 	switch c.state {
 	case callWaiting:
 		v.Position = slices.Index(c.q.waiting, c) + 1

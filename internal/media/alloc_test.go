@@ -61,7 +61,7 @@ func TestMixerZeroAlloc(t *testing.T) {
 		}
 		ts += frameSamples
 		mx.tick(e.now(), 1)
-		for len(rec.frames) > 0 { // the writer keeps up in real time
+		for len(rec.full) > 0 { // the writer keeps up in real time
 			runtime.Gosched()
 		}
 	}

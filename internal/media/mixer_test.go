@@ -3,6 +3,7 @@ package media
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -152,26 +153,39 @@ func TestMixerClamp(t *testing.T) {
 		c := newConference(t, 41190, 41199,
 			memberSpec{codec: PCMU, freq: 500, amp: 30000},
 			memberSpec{codec: PCMU, freq: 500, amp: 30000},
-			memberSpec{codec: PCMA, freq: 1500})
+			memberSpec{codec: PCMA, freq: 1000}) // symmetric clipping adds odd harmonics only: 1500 Hz, not 1000 Hz
 		if err := c.mx.SetHears(c.m[memC].ep, c.m[memA].ep, c.m[memB].ep); err != nil {
 			t.Fatal(err)
 		}
 		c.talk()
 		_, pcm := c.m[memC].listen(t, 20)
-		// 500 Hz at 10 cycles per frame: every frame of A and B is the same
-		// waveform, so they add in phase whatever the frame alignment.
-		// Clipped, it is still mostly 500 Hz; wrapped, it would not be.
-		if s := toneShare(pcm, 500); s < 0.8 {
-			t.Errorf("500 Hz share of the loud mix %.2f, want ≥ 0.8 (wrapped around?)", s)
+		// 500 Hz is 10 whole cycles per 20 ms frame, and the jitter buffers
+		// play whole packets, so every frame C receives starts at phase 0:
+		// sample j should be clip(60000·sin(2πj/16)). Wrapped around instead
+		// of clipped, the positive peaks would come out negative (60000 →
+		// -5536) and vice versa. Frames that lost a packet under load carry
+		// less or nothing, never the opposite sign.
+		if s := toneShare(pcm, 500); s < hearsShare {
+			t.Errorf("C: 500 Hz share %.2f, want ≥ %v", s, hearsShare)
 		}
-		full := 0
-		for _, v := range pcm {
-			if v >= 31000 || v <= -31000 {
-				full++
+		if s := toneShare(pcm, 1000); s > absentShare {
+			t.Errorf("C hears itself: 1000 Hz share %.3f", s)
+		}
+		clipped, wrong := 0, 0
+		for i, v := range pcm {
+			ref := math.Sin(2 * math.Pi * float64(i%frameSamples) / 16)
+			switch {
+			case ref > 0.9 && v < -1000, ref < -0.9 && v > 1000:
+				wrong++
+			case ref > 0.9 && v >= 31000, ref < -0.9 && v <= -31000:
+				clipped++
 			}
 		}
-		if full < len(pcm)/4 {
-			t.Errorf("%d of %d samples at full scale, want a clipped sine", full, len(pcm))
+		if wrong > 0 {
+			t.Errorf("%d peaks of the loud mix have the wrong sign: the sum wrapped around", wrong)
+		}
+		if clipped < 5*40 { // 40 samples with |ref| > 0.9 per frame
+			t.Errorf("%d samples at full scale, want the peaks of at least 5 frames clipped", clipped)
 		}
 	})
 }

@@ -131,6 +131,10 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	}
 	a.ACD.SetCalls(a.Calls)
 	a.Calls.SetDistributor(a.ACD)
+	// Callbacks that were waiting keep their place across a restart.
+	if err := a.Calls.RestoreCallbacks(ctx); err != nil {
+		return a, fmt.Errorf("restore callbacks: %w", err)
+	}
 	a.ACD.Start()
 	a.sip.Handle("REGISTER", a.reg.HandleRegister)
 	a.Calls.Register(a.sip)

@@ -74,16 +74,17 @@ type RecordPolicy struct {
 
 // Manager owns all calls.
 type Manager struct {
-	cfg    Config
-	log    *slog.Logger
-	sip    *sipserver.Server
-	media  *media.Engine
-	st     Store
-	reg    Registrar
-	bus    *events.Bus
-	acd    Distributor // nil: queues ring all members (no ACD)
-	cdrs   *cdrWriter
-	active atomic.Int64
+	cfg       Config
+	log       *slog.Logger
+	sip       *sipserver.Server
+	media     *media.Engine
+	st        Store
+	reg       Registrar
+	bus       *events.Bus
+	acd       Distributor // nil: queues ring all members (no ACD)
+	callbacks callbackSet // callbacks waiting in the ACD (callback.go)
+	cdrs      *cdrWriter
+	active    atomic.Int64
 
 	mu      sync.RWMutex
 	calls   map[string]*Call

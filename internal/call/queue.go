@@ -29,7 +29,17 @@ type Distributor interface {
 	OfferFailed(callID string, agentExt string, reason string)
 	InteractionEnded(callID string)
 	CanReceiveTransfer(agentExt string, blind bool) error
+
+	// The caller experience (announce.go, voicemail.go, callback.go).
+	WaitInfo(callID string) (acd.WaitInfo, error)
+	Leave(callID, why string) error
+	KeepAsCallback(callID string) error
+	EnterCallback(call acd.QueueCall, attempts int) error
+	CallbackConnected(callID string)
+	CallbackFailed(callID string, counted bool) (attempts int, gaveUp bool, err error)
 }
+
+var _ Distributor = (*acd.Engine)(nil)
 
 // SetDistributor attaches the ACD; call before handling traffic.
 func (m *Manager) SetDistributor(d Distributor) { m.acd = d }
@@ -41,9 +51,23 @@ var ErrAgentUnavailable = errors.New("the agent cannot take a transfer now")
 // queueState is a call's life in a queue. Guarded by Call.mu.
 type queueState struct {
 	queue     string
+	acdID     string                  // the ACD's ID of the call: the call's own, or the callback's (callback.go)
+	entered   time.Time               // when the caller reached the queue: their place
 	offers    map[string]*pendingDial // agent extension → ringing offer
 	agentLeg  *leg                    // the agent who answered
 	endedOnce sync.Once               // InteractionEnded / Abandon told once
+
+	// The caller experience (SPEC Q5, O3).
+	settings  experience       // what the queue plays and offers (announce.go)
+	announcer *time.Timer      // the next periodic announcement
+	playing   *media.Playback  // the announcement playing
+	left      leftFor          // the caller chose to leave the queue: no more offers
+	vm        *voicemailState  // recording a message (voicemail.go)
+	requested *callbackRequest // the callback this caller asked for (callback.go)
+	cb        *callbackRequest // this call delivers a callback: agent first, then the customer
+	cbDial    context.CancelFunc
+	cbCounted bool // the customer was dialled and not reached: the attempt counts
+	cbReached bool // the customer answered
 }
 
 // enterQueue runs in the setup goroutine for a call routed to a queue
@@ -51,9 +75,11 @@ type queueState struct {
 // caller is answered with music and waits for an agent.
 func (c *Call) enterQueue(dsess *sipgo.DialogServerSession, codecs []media.Codec) {
 	m := c.m
-	c.mu.Lock()
 	q := c.route.target
-	c.queue = &queueState{queue: q, offers: make(map[string]*pendingDial)}
+	settings := m.experienceOf(q)
+	entered := time.Now()
+	c.mu.Lock()
+	c.queue = &queueState{queue: q, acdID: c.id, entered: entered, offers: make(map[string]*pendingDial), settings: settings}
 	c.mu.Unlock()
 	// Answer first: an offer may be made (and answered) as soon as Enter
 	// returns, and the caller must already hear music.
@@ -72,7 +98,7 @@ func (c *Call) enterQueue(dsess *sipgo.DialogServerSession, codecs []media.Codec
 	c.applyOrLog()
 	c.mu.Unlock()
 
-	err := m.acd.Enter(acd.QueueCall{ID: c.id, Queue: q, CallerNumber: c.caller.Number, CallerName: c.caller.Name, Entered: time.Now()})
+	err := m.acd.Enter(acd.QueueCall{ID: c.id, Queue: q, CallerNumber: c.caller.Number, CallerName: c.caller.Name, Entered: entered})
 	if err != nil {
 		c.mu.Lock()
 		c.connected = false
@@ -103,7 +129,9 @@ func (c *Call) enterQueue(dsess *sipgo.DialogServerSession, codecs []media.Codec
 	if err := dsess.WriteResponse(res); err != nil {
 		c.log.Info("caller did not take the queue's answer", "error", err)
 		c.end(endInfo{by: "caller", code: sip.StatusRequestTerminated, disposition: store.DispositionCancelled, reason: "caller left during answer"})
+		return
 	}
+	c.greet()
 }
 
 // retryRing rings another route for a call the queue refused (its
@@ -134,6 +162,9 @@ func (c *Call) retryRing(dsess *sipgo.DialogServerSession, r route, codecs []med
 
 // Offer implements acd.Calls: ring the agent's devices for the queue call.
 func (m *Manager) Offer(callID string, agent acd.Agent, ringFor time.Duration) {
+	if m.offerCallback(callID, agent, ringFor) {
+		return
+	}
 	c, err := m.Get(callID)
 	if err != nil {
 		return // the call just ended: its Abandon follows, the agent did nothing wrong
@@ -141,7 +172,7 @@ func (m *Manager) Offer(callID string, agent acd.Agent, ringFor time.Duration) {
 	ext := firstExt(agent)
 	c.mu.Lock()
 	qs := c.queue
-	if qs == nil || c.ended || c.b != nil || qs.offers[ext] != nil {
+	if qs == nil || c.ended || c.b != nil || qs.offers[ext] != nil || qs.left != stayed {
 		c.mu.Unlock()
 		return
 	}
@@ -183,16 +214,7 @@ func (c *Call) ringOffer(ctx context.Context, p *pendingDial, r route, ringFor t
 		if errors.Is(err, ErrDialCancelled) || !mine {
 			return // withdrawn by the ACD or the call ended: nothing to report
 		}
-		reason := acd.FailNoAnswer
-		var de *DialError
-		if errors.As(err, &de) {
-			switch {
-			case de.Code == sip.StatusBusyHere || de.Code == 600:
-				reason = acd.FailBusy
-			case de.Reason == "Nobody Registered" || de.Code == sip.StatusNotFound || de.Code == sip.StatusServiceUnavailable:
-				reason = acd.FailUnreachable
-			}
-		}
+		reason := offerFailure(err)
 		c.log.Info("offer not answered", "agent", p.target, "reason", reason, "error", err)
 		m.acd.OfferFailed(c.id, p.target, reason)
 		return
@@ -208,6 +230,7 @@ func (c *Call) ringOffer(ctx context.Context, p *pendingDial, r route, ringFor t
 	}
 	c.b = l
 	qs.agentLeg = l
+	c.stopAnnouncementsLocked()
 	c.answeredAt, c.answeredBy = time.Now(), l.label
 	c.a.onHold = false
 	c.state = StateAnswered
@@ -220,8 +243,26 @@ func (c *Call) ringOffer(ctx context.Context, p *pendingDial, r route, ringFor t
 	c.applyRecordPolicy()
 }
 
+// offerFailure maps why an offer's dial failed to what the ACD does with
+// the agent: busy skips them a while, no answer and unreachable are RONA.
+func offerFailure(err error) string {
+	var de *DialError
+	if errors.As(err, &de) {
+		switch {
+		case de.Code == sip.StatusBusyHere || de.Code == 600:
+			return acd.FailBusy
+		case de.Reason == "Nobody Registered" || de.Code == sip.StatusNotFound || de.Code == sip.StatusServiceUnavailable:
+			return acd.FailUnreachable
+		}
+	}
+	return acd.FailNoAnswer
+}
+
 // CancelOffer implements acd.Calls: stop ringing an agent.
 func (m *Manager) CancelOffer(callID string, agent acd.Agent) {
+	if m.cancelCallbackOffer(callID, agent) {
+		return
+	}
 	c, err := m.Get(callID)
 	if err != nil {
 		return
@@ -241,16 +282,20 @@ func (m *Manager) CancelOffer(callID string, agent acd.Agent) {
 // Overflow implements acd.Calls: a waiting call leaves its queue for
 // destination, or ends when there is none.
 func (m *Manager) Overflow(callID, destination string) {
+	if m.dropCallback(callID, "its queue is gone") {
+		return
+	}
 	c, err := m.Get(callID)
 	if err != nil {
 		return
 	}
 	c.mu.Lock()
 	qs := c.queue
-	if qs == nil || c.ended || c.b != nil {
+	if qs == nil || c.ended || c.b != nil || qs.left != stayed {
 		c.mu.Unlock()
 		return
 	}
+	c.stopAnnouncementsLocked()
 	for ext, p := range qs.offers {
 		p.cancel()
 		delete(qs.offers, ext)
@@ -317,13 +362,31 @@ func (c *Call) queueLeftLocked() func() {
 	for _, p := range qs.offers {
 		p.cancel()
 	}
+	if qs.cbDial != nil {
+		qs.cbDial()
+	}
+	c.stopAnnouncementsLocked()
 	answered := qs.agentLeg != nil
-	id := c.id
+	id := qs.acdID
+	vm, requested, cb := qs.vm, qs.requested, qs.cb
+	counted, reached := qs.cbCounted, qs.cbReached
 	return func() {
+		if vm != nil {
+			c.finishMessage(vm, "caller hung up", false)
+		}
+		if requested != nil {
+			requested.callerGone()
+		}
 		qs.endedOnce.Do(func() {
-			if answered {
+			switch {
+			case cb != nil && answered && !reached:
+				c.m.callbackNotReached(c, cb, counted)
+			case answered:
 				c.m.acd.InteractionEnded(id)
-			} else {
+			case cb != nil:
+				// Only agents were rung, and nobody answered: their offers
+				// were reported one by one.
+			default:
 				c.m.acd.Abandon(id)
 			}
 		})

@@ -609,6 +609,7 @@ func (c *Call) dtmfHandler(l *leg) media.DTMFHandler {
 		r := l.role
 		owner.mu.Unlock()
 		owner.m.publish(events.DTMFReceived, owner, DTMF{CallID: owner.id, Party: string(r), PartyID: l.id, Digit: string(digit), DurationMS: durationMS})
+		owner.queueDigit(l, digit) // a waiting caller's choice (announce.go)
 	}
 }
 

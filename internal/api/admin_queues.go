@@ -51,13 +51,21 @@ type queueSettings struct {
 	OverflowDestination string `json:"overflow_destination"`
 	JoinEmpty           bool   `json:"join_empty"`
 	ServiceLevelS       int    `json:"service_level_s"`
+	// What a waiting caller hears and may choose (SPEC Q5, O3).
+	AnnounceIntervalS int  `json:"announce_interval_s"` // position and wait every so often; 0: never
+	AnnouncePosition  bool `json:"announce_position"`
+	AnnounceEWT       bool `json:"announce_ewt"`
+	OfferVoicemail    bool `json:"offer_voicemail"` // "press 1 to leave a message"
+	OfferCallback     bool `json:"offer_callback"`  // "press 2 to be called back"
 }
 
 func newQueueView(q store.Queue) queueView {
 	v := queueView{ID: q.ID, Number: q.Number, Name: q.Name, Strategy: q.Strategy, Members: make([]queueMemberView, len(q.Members)),
 		queueSettings: queueSettings{RingTimeS: int(q.RingTime / time.Second), WrapupTimeS: int(q.WrapupTime / time.Second),
 			MaxWaiting: q.MaxWaiting, MaxWaitS: int(q.MaxWait / time.Second), OverflowDestination: q.OverflowDestination,
-			JoinEmpty: !q.RefuseWhenEmpty, ServiceLevelS: int(q.ServiceLevel / time.Second)}}
+			JoinEmpty: !q.RefuseWhenEmpty, ServiceLevelS: int(q.ServiceLevel / time.Second),
+			AnnounceIntervalS: int(max(q.AnnounceInterval, 0) / time.Second), AnnouncePosition: !q.OmitPosition,
+			AnnounceEWT: !q.OmitEWT, OfferVoicemail: q.OfferVoicemail, OfferCallback: q.OfferCallback}}
 	for i, m := range q.Members {
 		v.Members[i] = queueMemberView{Extension: m.Extension, Penalty: m.Penalty}
 	}
@@ -79,10 +87,16 @@ type queueBody struct {
 	OverflowDestination *string            `json:"overflow_destination"`
 	JoinEmpty           *bool              `json:"join_empty"`
 	ServiceLevelS       *int               `json:"service_level_s"`
+	AnnounceIntervalS   *int               `json:"announce_interval_s"`
+	AnnouncePosition    *bool              `json:"announce_position"`
+	AnnounceEWT         *bool              `json:"announce_ewt"`
+	OfferVoicemail      *bool              `json:"offer_voicemail"`
+	OfferCallback       *bool              `json:"offer_callback"`
 }
 
 func (b queueBody) settings() settingsBody {
-	return settingsBody{b.RingTimeS, b.WrapupTimeS, b.MaxWaiting, b.MaxWaitS, b.OverflowDestination, b.JoinEmpty, b.ServiceLevelS}
+	return settingsBody{b.RingTimeS, b.WrapupTimeS, b.MaxWaiting, b.MaxWaitS, b.OverflowDestination, b.JoinEmpty, b.ServiceLevelS,
+		b.AnnounceIntervalS, b.AnnouncePosition, b.AnnounceEWT, b.OfferVoicemail, b.OfferCallback}
 }
 
 // settingsBody are the queue settings in a request; absent ones are nil.
@@ -94,6 +108,11 @@ type settingsBody struct {
 	OverflowDestination *string `json:"overflow_destination"`
 	JoinEmpty           *bool   `json:"join_empty"`
 	ServiceLevelS       *int    `json:"service_level_s"`
+	AnnounceIntervalS   *int    `json:"announce_interval_s"`
+	AnnouncePosition    *bool   `json:"announce_position"`
+	AnnounceEWT         *bool   `json:"announce_ewt"`
+	OfferVoicemail      *bool   `json:"offer_voicemail"`
+	OfferCallback       *bool   `json:"offer_callback"`
 }
 
 // check validates the present settings.
@@ -108,6 +127,7 @@ func (b settingsBody) check() *fieldError {
 		{"max_waiting", b.MaxWaiting, 0, 10000},
 		{"max_wait_s", b.MaxWaitS, 0, 86400},
 		{"service_level_s", b.ServiceLevelS, 1, 3600},
+		{"announce_interval_s", b.AnnounceIntervalS, 0, 3600},
 	}
 	for _, r := range ranges {
 		if r.v != nil && (*r.v < r.min || *r.v > r.max) {
@@ -140,6 +160,21 @@ func (b settingsBody) apply(q *store.Queue) {
 	if b.JoinEmpty != nil {
 		q.RefuseWhenEmpty = !*b.JoinEmpty
 	}
+	if b.AnnounceIntervalS != nil {
+		q.AnnounceInterval = time.Duration(*b.AnnounceIntervalS) * time.Second
+		if *b.AnnounceIntervalS == 0 {
+			q.AnnounceInterval = store.NoAnnouncements
+		}
+	}
+	flag := func(v *bool, dst *bool, invert bool) {
+		if v != nil {
+			*dst = *v != invert
+		}
+	}
+	flag(b.AnnouncePosition, &q.OmitPosition, true)
+	flag(b.AnnounceEWT, &q.OmitEWT, true)
+	flag(b.OfferVoicemail, &q.OfferVoicemail, false)
+	flag(b.OfferCallback, &q.OfferCallback, false)
 }
 
 // checkQueueBody validates the present fields: a name of 1 to 64
@@ -255,13 +290,20 @@ func (s *Server) createQueue(w http.ResponseWriter, r *http.Request, p auth.Prin
 		OverflowDestination *string            `json:"overflow_destination"`
 		JoinEmpty           *bool              `json:"join_empty"`
 		ServiceLevelS       *int               `json:"service_level_s"`
+		AnnounceIntervalS   *int               `json:"announce_interval_s"`
+		AnnouncePosition    *bool              `json:"announce_position"`
+		AnnounceEWT         *bool              `json:"announce_ewt"`
+		OfferVoicemail      *bool              `json:"offer_voicemail"`
+		OfferCallback       *bool              `json:"offer_callback"`
 	}
 	if !decodeBody(w, r, &body) {
 		return
 	}
 	qb := queueBody{Name: body.Name, Strategy: body.Strategy, Members: body.Members, RingTimeS: body.RingTimeS,
 		WrapupTimeS: body.WrapupTimeS, MaxWaiting: body.MaxWaiting, MaxWaitS: body.MaxWaitS,
-		OverflowDestination: body.OverflowDestination, JoinEmpty: body.JoinEmpty, ServiceLevelS: body.ServiceLevelS}
+		OverflowDestination: body.OverflowDestination, JoinEmpty: body.JoinEmpty, ServiceLevelS: body.ServiceLevelS,
+		AnnounceIntervalS: body.AnnounceIntervalS, AnnouncePosition: body.AnnouncePosition, AnnounceEWT: body.AnnounceEWT,
+		OfferVoicemail: body.OfferVoicemail, OfferCallback: body.OfferCallback}
 	if !shortNumber.MatchString(body.Number) {
 		writeFieldError(w, invalidField("number", "must be 3 to 6 digits"))
 		return

@@ -29,6 +29,7 @@ type Store interface {
 	Recordings(ctx context.Context, f store.RecordingFilter) ([]store.Recording, error)
 	RecordingByID(ctx context.Context, id string) (store.Recording, error)
 	RecordingIDsByCall(ctx context.Context, callIDs []string) (map[string][]string, error)
+	VoicemailStore // messages and callbacks: voicemails.go
 }
 
 // Server is the HTTP handler.
@@ -94,6 +95,7 @@ func New(st Store, authn *auth.Service, calls *call.Manager, bus *events.Bus, lo
 	s.mux.HandleFunc("DELETE /api/queues/{number}", s.adminOnly(s.deleteQueue))
 	s.registerCADRoutes()
 	s.registerACD()
+	s.registerQueueExperience()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API route")
 	})

@@ -42,6 +42,12 @@ func (s *Server) visible(p auth.Principal, e events.Event) bool {
 		return d.ID == p.User.ID
 	case acd.MembershipView:
 		return p.HasExtension(d.Extension)
+	case call.VoicemailInfo:
+		e := s.adm.opts.ACD
+		if e == nil {
+			e, _ = s.supervision.(*acd.Engine)
+		}
+		return e != nil && handlesQueue(p, e, d.Queue)
 	case acd.QueueStats:
 		e := s.adm.opts.ACD
 		if e == nil {

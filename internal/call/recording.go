@@ -124,11 +124,25 @@ func (c *Call) noteRecordedPartiesLocked() {
 // StopRecording finishes the recording and stores it.
 func (c *Call) StopRecording() error {
 	c.mu.Lock()
-	if c.rec == nil {
+	rs := c.rec
+	if rs == nil {
 		c.mu.Unlock()
 		return ErrNotRecording
 	}
-	done := c.stopRecordingLocked()
+	if rs.timer != nil {
+		rs.timer.Stop()
+	}
+	c.noteRecordedPartiesLocked()
+	c.rec = nil
+	c.mu.Unlock()
+	// Finalising the file (an fsync) happens outside the call's lock; the
+	// mixer keeps running meanwhile and feeds a stopped recording nothing.
+	f := finishedRecording{state: rs}
+	if rs.rec != nil {
+		f.info, f.err = rs.rec.Stop()
+	}
+	done := []finishedRecording{f}
+	c.mu.Lock()
 	c.applyOrLog() // back to the relay if nothing else needs the mixer
 	info := c.infoLocked()
 	c.mu.Unlock()

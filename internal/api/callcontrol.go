@@ -28,8 +28,12 @@ func (s *Server) SetQueueSupervision(q QueueSupervision) { s.supervision = q }
 // the party on the call whose extension they own.
 func (s *Server) registerCallControl() {
 	s.mux.HandleFunc("POST /api/calls", s.authed(s.originate))
-	s.mux.HandleFunc("POST /api/calls/{id}/transfer", s.authed(s.transferCall))
-	s.mux.HandleFunc("POST /api/calls/{id}/consult", s.authed(s.consultCall))
+	s.mux.HandleFunc("POST /api/calls/{id}/transfer", s.authed(s.targetOp(func(c *call.Call, r *http.Request, ex []string, to string) error {
+		return c.BlindTransfer(r.Context(), ex, to)
+	})))
+	s.mux.HandleFunc("POST /api/calls/{id}/consult", s.authed(s.targetOp(func(c *call.Call, r *http.Request, ex []string, to string) error {
+		return c.Consult(r.Context(), ex, to)
+	})))
 	s.mux.HandleFunc("POST /api/calls/{id}/consult/swap", s.authed(s.consultOp(func(c *call.Call, ex []string) error { return c.SwapConsult(ex) })))
 	s.mux.HandleFunc("POST /api/calls/{id}/consult/cancel", s.authed(s.consultOp(func(c *call.Call, ex []string) error { return c.CancelConsult(ex) })))
 	s.mux.HandleFunc("POST /api/calls/{id}/consult/transfer", s.authed(s.consultOp(func(c *call.Call, ex []string) error { return c.CompleteTransfer(ex) })))
@@ -164,36 +168,24 @@ func (s *Server) originate(w http.ResponseWriter, r *http.Request, p auth.Princi
 	writeJSON(w, http.StatusCreated, c.Info())
 }
 
-func (s *Server) transferCall(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	c, ok := s.pathCall(w, r)
-	if !ok || !needExtension(w, p) {
-		return
+// targetOp runs an action of the acting party that dials a target
+// (blind transfer, consult); it answers 202: the target is ringing.
+func (s *Server) targetOp(op func(c *call.Call, r *http.Request, exts []string, target string) error) func(http.ResponseWriter, *http.Request, auth.Principal) {
+	return func(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+		c, ok := s.pathCall(w, r)
+		if !ok || !needExtension(w, p) {
+			return
+		}
+		b, ok := decodeTarget(w, r)
+		if !ok {
+			return
+		}
+		if err := op(c, r, p.Extensions, b.Target); err != nil {
+			callControlError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, c.Info())
 	}
-	b, ok := decodeTarget(w, r)
-	if !ok {
-		return
-	}
-	if err := c.BlindTransfer(r.Context(), p.Extensions, b.Target); err != nil {
-		callControlError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, c.Info())
-}
-
-func (s *Server) consultCall(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	c, ok := s.pathCall(w, r)
-	if !ok || !needExtension(w, p) {
-		return
-	}
-	b, ok := decodeTarget(w, r)
-	if !ok {
-		return
-	}
-	if err := c.Consult(r.Context(), p.Extensions, b.Target); err != nil {
-		callControlError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, c.Info())
 }
 
 // consultOp runs an action of the acting party on the call in the path.
@@ -273,26 +265,35 @@ type monitorBody struct {
 	Mode call.MonitorMode `json:"mode"`
 }
 
-func (s *Server) startMonitor(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	c, ok := s.pathCall(w, r)
-	if !ok {
-		return
+// monitorRequest checks the right to monitor the call in the path and
+// reads the mode; ok is false when the response was written.
+func (s *Server) monitorRequest(w http.ResponseWriter, r *http.Request, p auth.Principal) (c *call.Call, mode call.MonitorMode, ok bool) {
+	if c, ok = s.pathCall(w, r); !ok {
+		return nil, "", false
 	}
 	if !s.mayMonitor(p, c) {
 		writeError(w, http.StatusForbidden, "forbidden", "monitoring (listen, whisper, barge) needs supervisor rights on the call's queue")
-		return
+		return nil, "", false
 	}
 	if !needExtension(w, p) {
-		return
+		return nil, "", false
 	}
 	var b monitorBody
 	if !decode(w, r, &b) {
-		return
+		return nil, "", false
 	}
 	if b.Mode == "" {
 		b.Mode = call.MonitorListen
 	}
-	if err := c.Monitor(r.Context(), p.Extensions[0], b.Mode); err != nil {
+	return c, b.Mode, true
+}
+
+func (s *Server) startMonitor(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	c, mode, ok := s.monitorRequest(w, r, p)
+	if !ok {
+		return
+	}
+	if err := c.Monitor(r.Context(), p.Extensions[0], mode); err != nil {
 		callControlError(w, err)
 		return
 	}
@@ -300,19 +301,11 @@ func (s *Server) startMonitor(w http.ResponseWriter, r *http.Request, p auth.Pri
 }
 
 func (s *Server) changeMonitor(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	c, ok := s.pathCall(w, r)
+	c, mode, ok := s.monitorRequest(w, r, p)
 	if !ok {
 		return
 	}
-	if !s.mayMonitor(p, c) {
-		writeError(w, http.StatusForbidden, "forbidden", "monitoring (listen, whisper, barge) needs supervisor rights on the call's queue")
-		return
-	}
-	var b monitorBody
-	if !decode(w, r, &b) {
-		return
-	}
-	if err := c.SetMonitorMode(p.Extensions, b.Mode); err != nil {
+	if err := c.SetMonitorMode(p.Extensions, mode); err != nil {
 		callControlError(w, err)
 		return
 	}

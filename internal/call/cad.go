@@ -200,7 +200,20 @@ func (c *Call) SetData(expectedVersion uint64, changes map[string]string, defs [
 	cur, v := maps.Clone(c.cad.values), c.cad.version()
 	c.mu.Unlock()
 
-	ev := DataChanged{CallID: c.id, Version: v, Values: make(map[string]string, len(defs)), Changed: changed}
+	ev := dataChanged(c.id, v, defs, cur, changed)
+	if c.m != nil {
+		c.m.publish(events.CallDataChanged, c, ev)
+	}
+	if c.log != nil {
+		c.log.Info("call data saved", "version", v, "changed", changed)
+	}
+	return cur, v, nil
+}
+
+// dataChanged builds the call_data_changed event: every defined variable
+// with its value, secure ones masked (the event goes to every watcher).
+func dataChanged(callID string, version uint64, defs []store.Variable, cur map[string]string, changed []string) DataChanged {
+	ev := DataChanged{CallID: callID, Version: version, Values: make(map[string]string, len(defs)), Changed: changed}
 	for _, d := range defs {
 		val := cur[d.Name]
 		if d.Secure {
@@ -211,13 +224,7 @@ func (c *Call) SetData(expectedVersion uint64, changes map[string]string, defs [
 		}
 		ev.Values[d.Name] = val
 	}
-	if c.m != nil {
-		c.m.publish(events.CallDataChanged, c, ev)
-	}
-	if c.log != nil {
-		c.log.Info("call data saved", "version", v, "changed", changed)
-	}
-	return cur, v, nil
+	return ev
 }
 
 // variableSource is the part of the store that defines CAD variables; the
@@ -280,19 +287,11 @@ func (c *Call) enterFlow(ctx context.Context, r route) {
 	c.cad.saves++
 	cur, v := maps.Clone(c.cad.values), c.cad.version()
 	c.mu.Unlock()
-	ev := DataChanged{CallID: c.id, Version: v, Values: make(map[string]string, len(to))}
+	changed := make([]string, 0, len(to))
 	for _, d := range to {
-		val := cur[d.Name]
-		if d.Secure {
-			ev.Secure = append(ev.Secure, d.Name)
-			if val != "" {
-				val = MaskedValue
-			}
-		}
-		ev.Values[d.Name] = val
-		ev.Changed = append(ev.Changed, d.Name)
+		changed = append(changed, d.Name)
 	}
-	c.m.publish(events.CallDataChanged, c, ev)
+	c.m.publish(events.CallDataChanged, c, dataChanged(c.id, v, to, cur, changed))
 	c.log.Info("call data carried into a new flow", "from", old.describe(), "to", r.describe(), "version", v)
 }
 

@@ -176,14 +176,34 @@ func (c *Call) consultByLocked(exts []string) (*consultState, error) {
 	return c.consult, nil
 }
 
-// SwapConsult alternates the initiator between the customer and the
-// consulted party: the one not talked to is held.
-func (c *Call) SwapConsult(exts []string) error {
-	c.mu.Lock()
+// answeredConsultLocked is consultByLocked for actions that need the
+// consulted party to have answered.
+func (c *Call) answeredConsultLocked(exts []string) (*consultState, error) {
 	cs, err := c.consultByLocked(exts)
 	if err == nil && cs.leg == nil {
 		err = ErrNotAnswered
 	}
+	return cs, err
+}
+
+// replacePrimaryLocked puts l in the primary slot of old (which leaves
+// the call): the attended or blind transfer's last step.
+func (c *Call) replacePrimaryLocked(old, l *leg) {
+	l.role = old.role
+	if old == c.a {
+		c.a = l
+	} else {
+		c.b = l
+		c.answeredBy = l.label
+	}
+	old.gone = true
+}
+
+// SwapConsult alternates the initiator between the customer and the
+// consulted party: the one not talked to is held.
+func (c *Call) SwapConsult(exts []string) error {
+	c.mu.Lock()
+	cs, err := c.answeredConsultLocked(exts)
 	c.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("swap %s: %w", c.id, err)
@@ -249,10 +269,7 @@ func (c *Call) CancelConsult(exts []string) error {
 // consulted party; the initiator leaves (attended transfer).
 func (c *Call) CompleteTransfer(exts []string) error {
 	c.mu.Lock()
-	cs, err := c.consultByLocked(exts)
-	if err == nil && cs.leg == nil {
-		err = ErrNotAnswered
-	}
+	cs, err := c.answeredConsultLocked(exts)
 	if err != nil {
 		c.mu.Unlock()
 		return fmt.Errorf("complete transfer %s: %w", c.id, err)
@@ -260,14 +277,7 @@ func (c *Call) CompleteTransfer(exts []string) error {
 	by := cs.by
 	c.consult = nil
 	c.removeOtherLocked(cs.leg)
-	cs.leg.role = by.role
-	if by == c.a {
-		c.a = cs.leg
-	} else {
-		c.b = cs.leg
-		c.answeredBy = cs.leg.label
-	}
-	by.gone = true
+	c.replacePrimaryLocked(by, cs.leg)
 	cs.leg.onHold, cs.customer.onHold = false, false
 	c.applyOrLog()
 	info := c.infoLocked()
@@ -284,10 +294,7 @@ func (c *Call) CompleteTransfer(exts []string) error {
 // the customer is taken off hold and everyone hears everyone.
 func (c *Call) ConferenceConsult(exts []string) error {
 	c.mu.Lock()
-	cs, err := c.consultByLocked(exts)
-	if err == nil && cs.leg == nil {
-		err = ErrNotAnswered
-	}
+	cs, err := c.answeredConsultLocked(exts)
 	if err != nil {
 		c.mu.Unlock()
 		return fmt.Errorf("conference %s: %w", c.id, err)

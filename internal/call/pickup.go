@@ -97,14 +97,8 @@ func (c *Call) PickupTo(ext string) error {
 // pickupFromPhone handles an INVITE to **<ext>: the picker's own INVITE
 // becomes the answering leg of the call ringing at ext.
 func (m *Manager) pickupFromPhone(req *sip.Request, tx sip.ServerTransaction, ext store.Extension, target string) {
-	offer, err := media.ParseSDP(req.Body())
-	if err != nil {
-		m.respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", sip.NewHeader("Warning", `399 switchboard "SDP offer required"`))
-		return
-	}
-	codecs, err := media.Negotiate(offer)
-	if err != nil {
-		m.respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", sip.NewHeader("Warning", `304 switchboard "No common codec"`))
+	offer, codecs, ok := m.readOffer(req, tx)
+	if !ok {
 		return
 	}
 	c, err := m.RingingAt(target)

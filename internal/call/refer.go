@@ -199,14 +199,7 @@ func (c *Call) attendedFromPhone(l, other *leg) error {
 		return fmt.Errorf("attended transfer into %s: %w", c.id, ErrBusyOperation)
 	}
 	target.owner.Store(c)
-	target.role = l.role
-	if l == c.a {
-		c.a = target
-	} else {
-		c.b = target
-		c.answeredBy = target.label
-	}
-	l.gone = true
+	c.replacePrimaryLocked(l, target)
 	for _, p := range c.partiesLocked() {
 		p.onHold = false
 	}

@@ -107,15 +107,8 @@ func (m *Manager) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 
-	offer, err := media.ParseSDP(req.Body())
-	if err != nil {
-		// An INVITE without SDP (delayed offer) or with broken SDP.
-		m.respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", sip.NewHeader("Warning", `399 switchboard "SDP offer required"`))
-		return
-	}
-	codecs, err := media.Negotiate(offer)
-	if err != nil {
-		m.respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", sip.NewHeader("Warning", `304 switchboard "No common codec"`))
+	offer, codecs, ok := m.readOffer(req, tx)
+	if !ok {
 		return
 	}
 
@@ -128,6 +121,23 @@ func (m *Manager) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	c.initData(ctx)
 	ended = true // from here on the call's end() releases the slot
 	c.setup(req, tx, offer, codecs)
+}
+
+// readOffer parses an INVITE's SDP offer and the codecs we share with it,
+// or answers 488 with a Warning saying why: no offer (delayed offer or
+// broken SDP) or no common codec.
+func (m *Manager) readOffer(req *sip.Request, tx sip.ServerTransaction) (media.SessionDesc, []media.Codec, bool) {
+	offer, err := media.ParseSDP(req.Body())
+	if err != nil {
+		m.respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", sip.NewHeader("Warning", `399 switchboard "SDP offer required"`))
+		return offer, nil, false
+	}
+	codecs, err := media.Negotiate(offer)
+	if err != nil {
+		m.respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", sip.NewHeader("Warning", `304 switchboard "No common codec"`))
+		return offer, nil, false
+	}
+	return offer, codecs, true
 }
 
 // requiredExtensions lists the option tags of Require headers, which we

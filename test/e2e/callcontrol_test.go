@@ -82,6 +82,18 @@ func threePartiesPhones(t *testing.T, s *server) (cust, agent *siptest.Call, age
 	return cust, agent, p2, third, callID
 }
 
+// consult has 1002 consult 1003 on call id and waits until the agent
+// talks to the consulted party; it returns the consulted party's call.
+func consult(t *testing.T, s *server, id string, agent *siptest.Call, third *siptest.Phone) *siptest.Call {
+	t.Helper()
+	if code, body := s.as(t, "1002", "POST", "/api/calls/"+id+"/consult", `{"target":"1003"}`); code != 202 {
+		t.Fatalf("consult: %d %v", code, body)
+	}
+	consulted := incoming(t, third, "consulted")
+	hearsOnly(t, agent, "agent consulting", consultHz)
+	return consulted
+}
+
 func TestBlindTransferFromAPI(t *testing.T) {
 	s := startServer(t, serverOpts{})
 	evs := events(t, s)
@@ -118,12 +130,8 @@ func TestConsultSwapAndCompleteTransfer(t *testing.T) {
 	s := startServer(t, serverOpts{})
 	cust, agent, third, id := threeParties(t, s)
 
-	if code, body := s.as(t, "1002", "POST", "/api/calls/"+id+"/consult", `{"target":"1003"}`); code != 202 {
-		t.Fatalf("consult: %d %v", code, body)
-	}
-	consulted := incoming(t, third, "consulted")
+	consulted := consult(t, s, id, agent, third)
 	hearsMusic(t, cust, "held customer")
-	hearsOnly(t, agent, "agent consulting", consultHz)
 	hearsOnly(t, consulted, "consulted", agentHz)
 
 	// Only the initiator controls the consultation.
@@ -158,11 +166,7 @@ func TestConsultSwapAndCompleteTransfer(t *testing.T) {
 func TestConsultCancelledReturnsToCustomer(t *testing.T) {
 	s := startServer(t, serverOpts{})
 	cust, agent, third, id := threeParties(t, s)
-	if code, body := s.as(t, "1002", "POST", "/api/calls/"+id+"/consult", `{"target":"1003"}`); code != 202 {
-		t.Fatalf("consult: %d %v", code, body)
-	}
-	consulted := incoming(t, third, "consulted")
-	hearsOnly(t, agent, "agent consulting", consultHz)
+	consulted := consult(t, s, id, agent, third)
 	// The consulted party leaves: the agent is back with the customer.
 	if err := consulted.Hangup(ctxFor(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
@@ -171,11 +175,7 @@ func TestConsultCancelledReturnsToCustomer(t *testing.T) {
 	hearsOnly(t, cust, "customer resumed", agentHz)
 
 	// A second consultation, cancelled by the initiator.
-	if code, body := s.as(t, "1002", "POST", "/api/calls/"+id+"/consult", `{"target":"1003"}`); code != 202 {
-		t.Fatalf("consult again: %d %v", code, body)
-	}
-	consulted = incoming(t, third, "consulted again")
-	hearsOnly(t, agent, "agent consulting again", consultHz)
+	consulted = consult(t, s, id, agent, third)
 	if code, body := s.as(t, "1002", "POST", "/api/calls/"+id+"/consult/cancel", ""); code != 200 {
 		t.Fatalf("cancel consult: %d %v", code, body)
 	}
@@ -191,11 +191,7 @@ func TestConsultCancelledReturnsToCustomer(t *testing.T) {
 func TestConferenceFromConsult(t *testing.T) {
 	s := startServer(t, serverOpts{})
 	cust, agent, third, id := threeParties(t, s)
-	if code, body := s.as(t, "1002", "POST", "/api/calls/"+id+"/consult", `{"target":"1003"}`); code != 202 {
-		t.Fatalf("consult: %d %v", code, body)
-	}
-	consulted := incoming(t, third, "consulted")
-	hearsOnly(t, agent, "agent consulting", consultHz)
+	consulted := consult(t, s, id, agent, third)
 	if code, body := s.as(t, "1002", "POST", "/api/calls/"+id+"/consult/conference", ""); code != 200 {
 		t.Fatalf("conference: %d %v", code, body)
 	}
@@ -223,11 +219,7 @@ func TestConferenceFromConsult(t *testing.T) {
 func TestConferenceInitiatorEndsItForAll(t *testing.T) {
 	s := startServer(t, serverOpts{})
 	cust, agent, third, id := threeParties(t, s)
-	if code, body := s.as(t, "1002", "POST", "/api/calls/"+id+"/consult", `{"target":"1003"}`); code != 202 {
-		t.Fatalf("consult: %d %v", code, body)
-	}
-	consulted := incoming(t, third, "consulted")
-	hearsOnly(t, agent, "agent consulting", consultHz)
+	consulted := consult(t, s, id, agent, third)
 	if code, body := s.as(t, "1002", "POST", "/api/calls/"+id+"/consult/conference", ""); code != 200 {
 		t.Fatalf("conference: %d %v", code, body)
 	}

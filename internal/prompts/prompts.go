@@ -85,14 +85,22 @@ func PCM(name string) ([]int16, error) {
 // Library is every prompt encoded for the media engine, by name.
 type Library map[string]*media.Prompt
 
+// frame is one 20 ms RTP frame at 8 kHz.
+const frame = 160
+
 // Load decodes and encodes every prompt (about half a megabyte of PCM;
-// once per process).
+// once per process). Each is padded with silence to whole 20 ms frames
+// (at most 20 ms, inaudible), so every prompt of a sequence starts a
+// frame: a receiver finds it at a frame boundary.
 func Load() (Library, error) {
 	lib := make(Library)
 	for _, n := range Names() {
 		pcm, err := PCM(n)
 		if err != nil {
 			return nil, err
+		}
+		if r := len(pcm) % frame; r != 0 {
+			pcm = append(pcm, make([]int16, frame-r)...)
 		}
 		lib[n] = media.NewPrompt(n, pcm)
 	}

@@ -250,10 +250,12 @@ func (e *Engine) KeepAsCallback(callID string) error {
 }
 
 // EnterCallback puts a callback request back in its queue after a
-// restart, behind the callers already there, with the attempts it had:
-// never refused (it was let in before), no max wait. ErrUnknownQueue when
-// the queue is gone; ErrAlreadyQueued when callID is in a queue.
-func (e *Engine) EnterCallback(call QueueCall, attempts int) error {
+// restart, behind the callers already there, with the attempts it had
+// (the last at lastAttempt: it is not offered before lastAttempt +
+// Config.CallbackRetryDelay): never refused (it was let in before), no
+// max wait. ErrUnknownQueue when the queue is gone; ErrAlreadyQueued when
+// callID is in a queue.
+func (e *Engine) EnterCallback(call QueueCall, attempts int, lastAttempt time.Time) error {
 	e.mu.Lock()
 	defer e.unlock()
 	if e.closed {
@@ -273,11 +275,34 @@ func (e *Engine) EnterCallback(call QueueCall, attempts int) error {
 	e.seq++
 	c := &qcall{QueueCall: call, seq: e.seq, q: q, state: callWaiting, callback: &callbackState{attempts: attempts}}
 	e.qcalls[call.ID] = c
+	if retry := lastAttempt.Add(e.cfg.CallbackRetryDelay); attempts > 0 && !lastAttempt.IsZero() && retry.After(now) {
+		e.retryCallbackAt(c, retry, now)
+	}
 	q.insertWaiting(c)
 	e.publish(events.QueueCallEntered, queueResource(q), e.callView(c, now))
 	e.dispatch(q, now)
 	e.statsChanged(q)
 	return nil
+}
+
+// retryCallbackAt keeps callback c from offers until at, then dispatches
+// its queue again.
+func (e *Engine) retryCallbackAt(c *qcall, at, now time.Time) {
+	cb := c.callback
+	cb.notBefore = at
+	if cb.timer != nil {
+		cb.timer.Stop()
+	}
+	cb.timer = e.clock.AfterFunc(at.Sub(now), func() {
+		e.mu.Lock()
+		defer e.unlock()
+		if e.closed || e.qcalls[c.ID] != c || c.state != callWaiting {
+			return
+		}
+		cb.timer = nil
+		e.dispatch(c.q, e.clock.Now())
+		e.statsChanged(c.q)
+	})
 }
 
 // CallbackConnected is called when the customer of an answered callback
@@ -340,20 +365,7 @@ func (e *Engine) CallbackFailed(callID string, counted bool) (attempts int, gave
 	}
 	c.state, c.agent, c.answeredAt = callWaiting, nil, time.Time{}
 	if counted {
-		cb.notBefore = now.Add(e.cfg.CallbackRetryDelay)
-		if cb.timer != nil {
-			cb.timer.Stop()
-		}
-		cb.timer = e.clock.AfterFunc(e.cfg.CallbackRetryDelay, func() {
-			e.mu.Lock()
-			defer e.unlock()
-			if e.closed || e.qcalls[c.ID] != c || c.state != callWaiting {
-				return
-			}
-			cb.timer = nil
-			e.dispatch(c.q, e.clock.Now())
-			e.statsChanged(c.q)
-		})
+		e.retryCallbackAt(c, now.Add(e.cfg.CallbackRetryDelay), now)
 	}
 	q.insertWaiting(c)
 	e.publish(events.QueueCallbackReturned, queueResource(q), e.callView(c, now))

@@ -235,14 +235,15 @@ func TestCallbackKeepsPlace(t *testing.T) {
 func TestEnterCallbackAfterRestart(t *testing.T) {
 	ev := newEnv(t, []store.Queue{q("8000 linear", "1001")})
 	ev.mustStatus("1001", StatusBreak, "")
+	// The last attempt a minute ago: the retry is due in another minute.
 	if err := ev.e.EnterCallback(QueueCall{ID: "cb", Queue: "8000", CallerNumber: "1009",
-		Entered: ev.clk.Now().Add(-time.Hour)}, 2); err != nil {
+		Entered: ev.clk.Now().Add(-time.Hour)}, 2, ev.clk.Now().Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if err := ev.e.EnterCallback(QueueCall{ID: "cb", Queue: "8000"}, 0); !errors.Is(err, ErrAlreadyQueued) {
+	if err := ev.e.EnterCallback(QueueCall{ID: "cb", Queue: "8000"}, 0, time.Time{}); !errors.Is(err, ErrAlreadyQueued) {
 		t.Errorf("twice: %v", err)
 	}
-	if err := ev.e.EnterCallback(QueueCall{ID: "x", Queue: "9999"}, 0); !errors.Is(err, ErrUnknownQueue) {
+	if err := ev.e.EnterCallback(QueueCall{ID: "x", Queue: "9999"}, 0, time.Time{}); !errors.Is(err, ErrUnknownQueue) {
 		t.Errorf("unknown queue: %v", err)
 	}
 	d, _ := ev.e.QueueDetail("8000")
@@ -250,6 +251,8 @@ func TestEnterCallbackAfterRestart(t *testing.T) {
 		t.Fatalf("waiting %+v", d.WaitingCalls)
 	}
 	ev.mustStatus("1001", StatusAvailable, "")
+	ev.expect()
+	ev.clk.Advance(ev.e.cfg.CallbackRetryDelay - time.Minute)
 	ev.expect("offer cb 1001 20s")
 	ev.e.OfferAnswered("cb", "1001")
 	// One more attempt is the third: given up.

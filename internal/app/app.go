@@ -131,16 +131,17 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	}
 	a.ACD.SetCalls(a.Calls)
 	a.Calls.SetDistributor(a.ACD)
-	// Callbacks that were waiting keep their place across a restart.
-	if err := a.Calls.RestoreCallbacks(ctx); err != nil {
-		return a, fmt.Errorf("restore callbacks: %w", err)
-	}
 	a.ACD.Start()
 	a.sip.Handle("REGISTER", a.reg.HandleRegister)
 	a.Calls.Register(a.sip)
 	a.Calls.Start()
 	if err := a.sip.Start(); err != nil {
 		return a, err
+	}
+	// Callbacks that were waiting keep their place across a restart; they
+	// may be offered at once, so SIP must be up.
+	if err := a.Calls.RestoreCallbacks(ctx); err != nil {
+		return a, fmt.Errorf("restore callbacks: %w", err)
 	}
 
 	a.httpLn, err = net.Listen("tcp", cfg.HTTP.Addr)

@@ -118,16 +118,24 @@ func (c *Call) requestCallback(qs *queueState) {
 	}
 	// Known before the ACD may offer it, which can happen at once.
 	m.callbacks.put(req)
-	if err := m.acd.KeepAsCallback(req.id); err != nil {
+	// In the once that would otherwise tell the ACD the caller hung up, so
+	// that a hang-up now cannot abandon the entry just kept.
+	var err error
+	asked := false
+	qs.endedOnce.Do(func() {
+		asked = true
+		err = m.acd.KeepAsCallback(req.id)
+	})
+	if !asked || err != nil {
+		// The caller hung up first (the ACD was told), or the ACD no longer
+		// has the call (its max wait ran out at this very moment).
 		m.callbacks.remove(req.id)
-		c.log.Warn("callback not taken: the caller stays in the queue", "error", err)
-		c.mu.Lock()
-		qs.requested = nil
-		qs.left = stayed
-		c.mu.Unlock()
+		if err != nil {
+			c.log.Warn("callback not taken", "error", err)
+			c.sayGoodbye("callback not taken: " + err.Error())
+		}
 		return
 	}
-	qs.endedOnce.Do(func() {}) // the caller hangs up; the ACD keeps the entry
 	c.log.Info("callback requested", "queue", req.queue, "number", req.number)
 	m.storeCallback(func(cs callbackStore, ctx context.Context) error {
 		return cs.InsertCallback(ctx, store.Callback{ID: req.id, Queue: req.queue, Number: req.number, Name: req.name,
@@ -446,7 +454,7 @@ func (m *Manager) RestoreCallbacks(ctx context.Context) error {
 		req.callerGone()
 		m.callbacks.put(req)
 		err := m.acd.EnterCallback(acd.QueueCall{ID: cb.ID, Queue: cb.Queue, CallerNumber: cb.Number, CallerName: cb.Name,
-			Entered: cb.RequestedAt}, cb.Attempts)
+			Entered: cb.RequestedAt}, cb.Attempts, cb.UpdatedAt)
 		if err != nil {
 			m.callbacks.remove(cb.ID)
 			m.log.Warn("callback not restored", "callback", cb.ID, "queue", cb.Queue, "error", err)

@@ -34,7 +34,7 @@ type Distributor interface {
 	WaitInfo(callID string) (acd.WaitInfo, error)
 	Leave(callID, why string) error
 	KeepAsCallback(callID string) error
-	EnterCallback(call acd.QueueCall, attempts int) error
+	EnterCallback(call acd.QueueCall, attempts int, lastAttempt time.Time) error
 	CallbackConnected(callID string)
 	CallbackFailed(callID string, counted bool) (attempts int, gaveUp bool, err error)
 }

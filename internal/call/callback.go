@@ -20,8 +20,9 @@ import (
 // (Engine.KeepAsCallback) under the ID of the call that asked. When the
 // ACD offers it to an agent, the agent's phone rings first, showing the
 // customer's number and "Callback"; the call that does this is a new Call
-// (the delivery), created dormant — not listed, no CDR — until an agent
-// answers. Then it is a live call: the agent hears music while the
+// (the delivery, target the queue). If no agent of the round answers, it
+// ends (a no-answer CDR) and the next offer makes another. Once an agent
+// answers, the agent hears music while the
 // customer's original number is dialled the way the agent would dial it
 // (their profile, the outbound trunk for external numbers, the number
 // the customer called as caller ID). Customer answers: they talk, and the
@@ -176,8 +177,14 @@ func (m *Manager) offerCallback(callID string, agent acd.Agent, ringFor time.Dur
 	ext := firstExt(agent)
 	m.callbacks.mu.Lock()
 	y := req.cur
+	if y != nil && y.Ended() {
+		y = nil // ended under us (hung up from the API): a new call
+	}
 	if y == nil {
-		y = m.newDelivery(req)
+		if y = m.newDelivery(req); y == nil {
+			m.callbacks.mu.Unlock()
+			return true // shutting down
+		}
 		req.cur = y
 	}
 	y.mu.Lock()
@@ -199,7 +206,8 @@ func (m *Manager) offerCallback(callID string, agent acd.Agent, ringFor time.Dur
 	return true
 }
 
-// newDelivery makes the (dormant) call that delivers req.
+// newDelivery makes and lists the call that delivers req (nil while
+// shutting down). Under callbackSet.mu.
 func (m *Manager) newDelivery(req *callbackRequest) *Call {
 	kind := "external"
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -212,7 +220,30 @@ func (m *Manager) newDelivery(req *callbackRequest) *Call {
 		startedAt: time.Now(), state: StateRouting, ringing: make(chan ringControl)}
 	y.log = m.log.With("call_id", y.id, "callback", req.id)
 	y.queue = &queueState{queue: req.queue, acdID: req.id, entered: req.requested, offers: make(map[string]*pendingDial), cb: req}
+	// Hanging it up while agents ring (the API, a shutdown) withdraws the
+	// offers; each is then reported as busy, and the last ends the call.
+	y.cancelRing = func() {
+		y.mu.Lock()
+		for _, p := range y.queue.offers {
+			p.cancel()
+		}
+		y.mu.Unlock()
+	}
+	m.active.Add(1)
+	if !m.addCall(y) {
+		m.active.Add(-1)
+		return nil
+	}
+	m.publish(events.CallCreated, y, y.Info())
 	return y
+}
+
+// endUnanswered ends a delivery call whose agents all failed to answer
+// (its offers were reported to the ACD one by one): a CDR of a callback
+// that rang agents and reached nobody.
+func (y *Call) endUnanswered() {
+	y.end(endInfo{by: "system", code: sip.StatusTemporarilyUnavailable, disposition: store.DispositionNoAnswer,
+		reason: "callback: no agent answered"})
 }
 
 // ringCallbackOffer rings one agent for a callback; the first to answer
@@ -221,7 +252,7 @@ func (y *Call) ringCallbackOffer(ctx context.Context, req *callbackRequest, p *p
 	defer p.cancel()
 	m := y.m
 	l, err := y.dialLeg(ctx, dialSpec{route: r, from: Party{Number: req.number, Name: "Callback", Kind: y.caller.Kind},
-		role: roleCallee, ring: ringFor})
+		role: roleCallee, ring: ringFor, onRinging: func() { y.move(StateRinging, events.CallRinging) }})
 	m.callbacks.mu.Lock()
 	y.mu.Lock()
 	qs := y.queue
@@ -229,18 +260,24 @@ func (y *Call) ringCallbackOffer(ctx context.Context, req *callbackRequest, p *p
 	if mine {
 		delete(qs.offers, p.target)
 	}
+	roundOver := len(qs.offers) == 0 && y.b == nil && !y.ended
 	if err != nil {
-		if len(qs.offers) == 0 && y.b == nil && req.cur == y {
-			req.cur = nil // nobody answered this round: the next offer starts afresh
+		if roundOver && req.cur == y {
+			req.cur = nil // nobody answered this round: the next offer makes a new call
 		}
 		y.mu.Unlock()
 		m.callbacks.mu.Unlock()
-		if errors.Is(err, ErrDialCancelled) || !mine {
-			return
+		if mine {
+			reason := offerFailure(err)
+			if errors.Is(err, ErrDialCancelled) {
+				reason = acd.FailBusy // hung up from the API or by a shutdown, not by the agent
+			}
+			y.log.Info("callback offer not answered", "agent", p.target, "reason", reason, "error", err)
+			m.acd.OfferFailed(req.id, p.target, reason)
 		}
-		reason := offerFailure(err)
-		y.log.Info("callback offer not answered", "agent", p.target, "reason", reason, "error", err)
-		m.acd.OfferFailed(req.id, p.target, reason)
+		if roundOver {
+			y.endUnanswered()
+		}
 		return
 	}
 	if !mine || y.b != nil || y.ended {
@@ -250,23 +287,40 @@ func (y *Call) ringCallbackOffer(ctx context.Context, req *callbackRequest, p *p
 		if mine {
 			m.acd.OfferFailed(req.id, p.target, acd.FailBusy)
 		}
+		if roundOver && mine {
+			y.endUnanswered()
+		}
 		return
 	}
-	// The ACD has the last word: the offer may have been withdrawn (the
-	// agent paused) just as the phone answered.
+	qs.answering++
 	y.mu.Unlock()
 	m.callbacks.mu.Unlock()
-	if !m.acd.OfferAnswered(req.id, p.target) {
-		y.log.Info("callback answer came after the ACD withdrew the offer; hanging up the agent", "agent", p.target)
-		y.releaseLeg(l, true)
-		return
-	}
+	// The ACD has the last word: the offer may have been withdrawn (the
+	// agent paused) just as the phone answered.
+	taken := m.acd.OfferAnswered(req.id, p.target)
 	m.callbacks.mu.Lock()
 	y.mu.Lock()
-	if y.b != nil || y.ended {
+	qs.answering--
+	if !taken || y.ended || y.b != nil {
+		roundOver = len(qs.offers) == 0 && y.b == nil && !y.ended && qs.answering == 0
+		if roundOver && req.cur == y {
+			req.cur = nil
+		}
+		ended := y.ended
 		y.mu.Unlock()
 		m.callbacks.mu.Unlock()
 		y.releaseLeg(l, true)
+		switch {
+		case !taken:
+			y.log.Info("callback answer came after the ACD withdrew the offer; hanging up the agent", "agent", p.target)
+			if roundOver {
+				y.endUnanswered()
+			}
+		case ended:
+			// Hung up as the ACD took the answer: the agent goes free and
+			// the callback back to its place.
+			m.callbackNotReached(y, req, false)
+		}
 		return
 	}
 	// The agent answered: the delivery is a live call from now on.
@@ -274,30 +328,14 @@ func (y *Call) ringCallbackOffer(ctx context.Context, req *callbackRequest, p *p
 	qs.agentLeg = l
 	y.answeredBy, y.codec, y.connected = l.label, l.codec.Name, true
 	y.state = StateRinging // the customer's phone is about to ring
-	l.onHold = true        // music while the customer is dialled
+	y.cancelRing = nil
+	l.onHold = true // music while the customer is dialled
 	y.applyOrLog()
 	dialCtx, cancel := context.WithCancel(context.Background())
 	qs.cbDial = cancel
+	info := y.infoLocked()
 	y.mu.Unlock()
 	m.callbacks.mu.Unlock()
-
-	m.active.Add(1)
-	if !m.addCall(y) {
-		m.active.Add(-1)
-		cancel()
-		y.releaseLeg(l, true)
-		m.callbacks.mu.Lock()
-		if req.cur == y {
-			req.cur = nil
-		}
-		m.callbacks.mu.Unlock()
-		if _, _, err := m.acd.CallbackFailed(req.id, false); err != nil {
-			y.log.Warn("callback not returned to its queue", "error", err)
-		}
-		return
-	}
-	info := y.Info()
-	m.publish(events.CallCreated, y, info)
 	y.log.Info("callback taken by an agent; dialling the customer", "agent", l.label, "number", req.number)
 	m.publish(events.CallbackDialing, y, info)
 	y.dialCustomer(dialCtx, req, l)
@@ -415,20 +453,25 @@ func (m *Manager) cancelCallbackOffer(callID string, agent acd.Agent) bool {
 		return false
 	}
 	var p *pendingDial
+	var over *Call
 	m.callbacks.mu.Lock()
 	if y := req.cur; y != nil {
 		y.mu.Lock()
 		ext := firstExt(agent)
 		p = y.queue.offers[ext]
 		delete(y.queue.offers, ext)
-		if len(y.queue.offers) == 0 && y.b == nil {
-			req.cur = nil
+		if p != nil && len(y.queue.offers) == 0 && y.b == nil && !y.ended && y.queue.answering == 0 {
+			req.cur, over = nil, y
 		}
 		y.mu.Unlock()
 	}
 	m.callbacks.mu.Unlock()
 	if p != nil {
 		p.cancel()
+	}
+	if over != nil {
+		// CancelOffer must not block: end (a CDR, no SIP) on its own.
+		go over.endUnanswered()
 	}
 	// The call that asked may still be saying thank you: its own offers
 	// were withdrawn when the caller pressed 2.

@@ -44,11 +44,42 @@ func main() {
 	secs := flag.Int("secs", 10, "measured seconds")
 	warm := flag.Int("warmup", 2, "warm-up seconds before measuring")
 	bin := flag.String("binary", "", "switchboard binary (default: go build ./cmd/switchboard)")
+	pprofAddr := flag.String("pprof", "", "host:port for a pprof-enabled binary's SB_PPROF_ADDR (see bench/profile.sh); a CPU profile of the measured window is written to -cpuprofile")
+	cpuProfile := flag.String("cpuprofile", "wsfanout.pprof", "where -pprof writes the server's CPU profile")
 	flag.Parse()
+	prof = profileOpts{addr: *pprofAddr, out: *cpuProfile}
 	if err := run(*clients, *rate, min(max(*calls, 1), 4), *secs, *warm, *bin); err != nil {
 		fmt.Fprintln(os.Stderr, "wsfanout:", err)
 		os.Exit(1)
 	}
+}
+
+// profileOpts asks a pprof-enabled server (built as bench/profile.sh does,
+// serving net/http/pprof on $SB_PPROF_ADDR) for a CPU profile of the
+// measured window.
+type profileOpts struct{ addr, out string }
+
+var prof profileOpts
+
+// fetchProfile writes a CPU profile of the next secs seconds to prof.out.
+func fetchProfile(secs int) error {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", prof.addr, secs))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("pprof: HTTP %d", resp.StatusCode)
+	}
+	f, err := os.Create(prof.out)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func freePort() int {
@@ -80,6 +111,9 @@ func run(nClients, rate, nCalls, secs, warm int, bin string) error {
 		"--http-addr", httpAddr, "--rtp-ports", "47000-47199", "--carrier-addr", fmt.Sprintf("127.0.0.1:%d", freePort()),
 		"--log-level", "warn")
 	srv.Stdout, srv.Stderr = io.Discard, os.Stderr
+	if prof.addr != "" {
+		srv.Env = append(os.Environ(), "SB_PPROF_ADDR="+prof.addr)
+	}
 	if err := srv.Start(); err != nil {
 		return err
 	}
@@ -224,6 +258,10 @@ func run(nClients, rate, nCalls, secs, warm int, bin string) error {
 	d0 := delivered.Load()
 	start := time.Now()
 	measuring.Store(true)
+	profDone := make(chan error, 1)
+	if prof.addr != "" {
+		go func() { profDone <- fetchProfile(max(secs-1, 1)) }()
+	}
 	time.Sleep(time.Duration(secs) * time.Second)
 	measuring.Store(false)
 	elapsed := time.Since(start)
@@ -234,6 +272,13 @@ func run(nClients, rate, nCalls, secs, warm int, bin string) error {
 	}
 	close(stop)
 	dwg.Wait()
+	if prof.addr != "" {
+		if err := <-profDone; err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+		} else {
+			fmt.Fprintln(os.Stderr, "CPU profile written to", prof.out)
+		}
+	}
 
 	rss, _ := rssKB(srv.Process.Pid)
 	n := d1 - d0

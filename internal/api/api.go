@@ -43,6 +43,7 @@ type Server struct {
 	adm   *adminState // configuration API: admin.go
 
 	supervision QueueSupervision // who supervises which queue: callcontrol.go
+	ws          *wsHub           // the event WebSocket's connections: ws.go
 }
 
 // New builds the routes. opts (at most one) carries the realm and country

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,9 +24,10 @@ import (
 
 // wsConfig holds the per-connection limits. The defaults say why.
 type wsConfig struct {
-	// Queue is the bus subscription's queue in events: the most a client may
-	// fall behind before it is cut off. 1,024 events is seconds of a busy
-	// organisation and about 1 MB at worst per connection.
+	// Queue is how many events a client may fall behind before it is cut
+	// off (given a fresh snapshot); a resume may replay at most this many.
+	// 1,024 events is seconds of a busy organisation. What a client has
+	// not read stays in the bus's shared history, not per connection.
 	Queue int
 	// PingEvery: the server pings this often, so proxies keep the
 	// connection and a dead peer is noticed.
@@ -35,8 +38,10 @@ type wsConfig struct {
 	// WriteTimeout bounds one write; a peer that accepts nothing for this
 	// long is gone.
 	WriteTimeout time.Duration
-	// FlushEvery: events queued while a connection was written to less
-	// than this ago wait (at most this long) to go out in one batch.
+	// FlushEvery: connections are woken for new events at most this
+	// often, so each writes at most one frame per FlushEvery with every
+	// event that came meanwhile; an event published when the last wake
+	// is older than this goes out at once, others wait at most this long.
 	FlushEvery time.Duration
 	// MaxBatch caps the events in one message.
 	MaxBatch int
@@ -67,32 +72,94 @@ var defaultWSConfig = wsConfig{
 
 // registerWebSocketRoutes adds the event WebSocket to the API.
 func (s *Server) registerWebSocketRoutes() {
-	h := newWSHub(s, defaultWSConfig)
-	s.mux.HandleFunc("GET /api/ws", h.serveHTTP)
+	s.ws = newWSHub(s, defaultWSConfig)
+	s.mux.HandleFunc("GET /api/ws", s.ws.serveHTTP)
 }
 
-// wsHub is what the connections share: the JSON of each recent event,
-// encoded once however many clients receive it.
+// WebSocketClients is the number of open event WebSocket connections.
+func (s *Server) WebSocketClients() int {
+	if s.ws == nil {
+		return 0
+	}
+	return int(s.ws.clients.Load())
+}
+
+// LagObserver records how long an event took from publication to its
+// write to a client, in seconds (a metrics.Histogram). It is called once
+// per delivery and must not allocate.
+type LagObserver interface{ Observe(seconds float64) }
+
+// SetEventLagObserver installs the observer of delivery lag; call it
+// before serving.
+func (s *Server) SetEventLagObserver(o LagObserver) {
+	if s.ws != nil {
+		s.ws.lag = o
+	}
+}
+
+// Shutdown closes every event WebSocket with 1001 (going away) and waits,
+// until ctx ends, for the connections to finish; new upgrades are refused
+// with 503. http.Server.Shutdown does not see hijacked connections, so
+// call this first.
+func (s *Server) Shutdown(ctx context.Context) {
+	if s.ws != nil {
+		s.ws.shutdown(ctx)
+	}
+}
+
+// wsHub is what the connections share.
+//
+// Fan-out: connections do not each subscribe to the bus. They keep a
+// cursor (the last sequence number they handled) and read the events after
+// it from the bus history (events.Bus.ReadSince) when the hub's fan-out
+// goroutine — the bus's only WebSocket subscriber — rings their doorbell.
+// It rings at most once per FlushEvery: at once when it rang longer ago
+// than that, else when FlushEvery has passed since, so every connection
+// writes at most one frame per FlushEvery carrying all its events, and an
+// event waits at most FlushEvery. Each event's JSON is encoded once (by
+// the fan-out goroutine, before it rings) and the bytes are shared. A
+// client that falls more than Queue events behind is given a fresh
+// snapshot or closed; what it has not read stays in the bus's bounded
+// history, so a slow client costs no memory.
 type wsHub struct {
 	s     *Server
 	cfg   wsConfig
 	slots [wsEncodeSlots]atomic.Pointer[wsEncoded]
+	lag   LagObserver // nil: not measured
+
+	clients atomic.Int64 // open connections, for metrics
+
+	mu        sync.Mutex
+	conns     map[*wsConn]struct{}
+	stopFan   chan struct{} // non-nil while the fan-out goroutine runs
+	fanDone   chan struct{}
+	closing   bool
+	goingAway chan struct{} // closed by shutdown
+	open      sync.WaitGroup
 }
 
-// wsEncodeSlots covers more events than a subscription may queue, so a
-// client that is behind still finds its events encoded.
-const wsEncodeSlots = 4096
+// wsEncodeSlots covers more events than a connection may be behind
+// (Queue), so a client that is behind still finds its events encoded,
+// and bounds the encoded JSON kept: about 2,048 × 1 KB.
+const wsEncodeSlots = 2048
+
+// wsDoorbellQueue is the fan-out goroutine's bus queue. It only encodes
+// and rings, so it keeps up; if a flood ever cuts it off it subscribes
+// again, and the connections, reading the history, lose nothing.
+const wsDoorbellQueue = 1024
 
 type wsEncoded struct {
 	seq uint64
 	b   []byte
 }
 
-func newWSHub(s *Server, cfg wsConfig) *wsHub { return &wsHub{s: s, cfg: cfg} }
+func newWSHub(s *Server, cfg wsConfig) *wsHub {
+	return &wsHub{s: s, cfg: cfg, conns: make(map[*wsConn]struct{}), goingAway: make(chan struct{})}
+}
 
-// encode returns e as JSON, from the shared cache when another connection
-// encoded it already. Two connections may both encode an event the first
-// time; the result is the same.
+// encode returns e as JSON, from the shared cache when the fan-out
+// goroutine or another connection encoded it already. Two goroutines may
+// both encode an event the first time; the result is the same.
 func (h *wsHub) encode(e events.Event) []byte {
 	slot := &h.slots[e.Seq%wsEncodeSlots]
 	if x := slot.Load(); x != nil && x.seq == e.Seq {
@@ -106,6 +173,148 @@ func (h *wsHub) encode(e events.Event) []byte {
 	}
 	slot.Store(&wsEncoded{seq: e.Seq, b: b})
 	return b
+}
+
+// add registers a connection; the first one starts the fan-out goroutine.
+// false once the hub is shutting down.
+func (h *wsHub) add(c *wsConn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return false
+	}
+	h.conns[c] = struct{}{}
+	h.open.Add(1)
+	h.clients.Add(1)
+	if h.stopFan == nil {
+		// The doorbell subscription needs no history: connections read
+		// the events themselves.
+		sub, err := h.s.bus.Subscribe(0, wsDoorbellQueue)
+		if err == nil {
+			h.stopFan, h.fanDone = make(chan struct{}), make(chan struct{})
+			go h.fanOut(sub, h.stopFan, h.fanDone)
+		}
+	}
+	return true
+}
+
+// remove unregisters a connection; the last one stops the fan-out
+// goroutine and waits for it, so an idle hub holds no goroutine and no
+// subscription.
+func (h *wsHub) remove(c *wsConn) {
+	h.mu.Lock()
+	delete(h.conns, c)
+	var done chan struct{}
+	if len(h.conns) == 0 && h.stopFan != nil {
+		close(h.stopFan)
+		done = h.fanDone
+		h.stopFan, h.fanDone = nil, nil
+	}
+	h.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+	h.clients.Add(-1)
+	h.open.Done()
+}
+
+// ring wakes every connection to read what was published; a connection
+// already woken and not yet reading keeps one pending wake.
+func (h *wsHub) ring() {
+	h.mu.Lock()
+	for c := range h.conns {
+		c.ring()
+	}
+	h.mu.Unlock()
+}
+
+// fanOut watches the bus: it encodes each event once and rings the
+// connections at most once per FlushEvery. It also tells them when to
+// ping their clients.
+func (h *wsHub) fanOut(sub *events.Subscription, stop, done chan struct{}) {
+	defer close(done)
+	defer func() { sub.Close() }()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	ping := time.NewTicker(h.cfg.PingEvery)
+	defer ping.Stop()
+	var (
+		lastRing time.Time
+		armed    bool
+		dirty    bool
+	)
+	for {
+		select {
+		case <-stop:
+			return
+		case e := <-sub.C():
+			h.encode(e)
+			for drained := false; !drained; {
+				select {
+				case e := <-sub.C():
+					h.encode(e)
+				default:
+					drained = true
+				}
+			}
+			dirty = true
+			if armed {
+				continue
+			}
+			if wait := h.cfg.FlushEvery - time.Since(lastRing); wait > 0 {
+				timer.Reset(wait)
+				armed = true
+				continue
+			}
+		case <-timer.C:
+			armed = false
+			if !dirty {
+				continue
+			}
+		case <-ping.C:
+			h.mu.Lock()
+			for c := range h.conns {
+				c.pingTick()
+			}
+			h.mu.Unlock()
+			continue
+		case <-sub.Done():
+			// Cut off while encoding a flood: connections read from the
+			// bus anyway; ring them and carry on with a new doorbell.
+			next, err := h.s.bus.Subscribe(0, wsDoorbellQueue)
+			if err != nil {
+				h.s.log.Error("websocket fan-out stopped", "error", err)
+				<-stop
+				return
+			}
+			sub.Close()
+			sub = next
+		}
+		dirty = false
+		lastRing = time.Now()
+		h.ring()
+	}
+}
+
+// shutdown closes every connection with 1001 and waits for them.
+func (h *wsHub) shutdown(ctx context.Context) {
+	h.mu.Lock()
+	if !h.closing {
+		h.closing = true
+		close(h.goingAway)
+		for c := range h.conns {
+			c.poke()
+		}
+	}
+	h.mu.Unlock()
+	done := make(chan struct{})
+	go func() { h.open.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		h.s.log.Warn("websocket connections still open at shutdown", "count", h.clients.Load())
+	}
 }
 
 // serveHTTP authenticates like every API route, before the upgrade, so a
@@ -127,6 +336,13 @@ func (h *wsHub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		w.Header().Set("Upgrade", "websocket")
 		writeError(w, http.StatusUpgradeRequired, "upgrade_required", "this is a WebSocket endpoint (RFC 6455)")
+		return
+	}
+	h.mu.Lock()
+	closing := h.closing
+	h.mu.Unlock()
+	if closing {
+		writeError(w, http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
 		return
 	}
 	up := ws.HTTPUpgrader{Timeout: h.cfg.WriteTimeout}

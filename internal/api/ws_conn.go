@@ -2,12 +2,14 @@ package api
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -35,16 +37,25 @@ type wsConn struct {
 	readerDone chan struct{}  // closed when the reader returns
 	stop       chan struct{}  // closed when the writer returns
 
+	// wake tells the writer to look at what changed: inbound messages,
+	// the flags below, the reader's end, the hub's shutdown. One channel
+	// rather than a select over several: the writer wakes for every
+	// flush of every connection, and a select locks all its channels.
+	wake    chan struct{}
+	kicked  atomic.Bool // the hub rang: new events in the bus
+	pingDue atomic.Bool // the hub's ping tick
+
 	// Writer state.
-	sub         *events.Subscription
+	subscribed  bool   // a snapshot or resume was sent; events follow
+	cursor      uint64 // the last event handled
 	topics      []wsTopic
-	pending     []events.Event // visible events not yet written
+	seesAll     bool           // the principal may see every event: no per-event check
+	evs         []events.Event // events read from the bus, reused
 	seqs        []uint64
 	encs        [][]byte
-	buf         []byte
-	lastFlush   time.Time
-	flushTimer  *time.Timer
-	timerArmed  bool
+	times       []time.Time
+	buf         []byte      // the frame being written: header room, then payload
+	deadline    time.Time   // the write deadline set last
 	resubs      []time.Time // fresh snapshots given for slowness, last minute
 	closeReason string
 }
@@ -75,9 +86,8 @@ func newWSConn(h *wsHub, conn net.Conn, br *bufio.Reader, p auth.Principal) *wsC
 		in:         make(chan wsInbound, 4),
 		readerDone: make(chan struct{}),
 		stop:       make(chan struct{}),
-		flushTimer: time.NewTimer(time.Hour),
+		wake:       make(chan struct{}, 1),
 	}
-	c.flushTimer.Stop()
 	return c
 }
 
@@ -85,19 +95,29 @@ func newWSConn(h *wsHub, conn net.Conn, br *bufio.Reader, p auth.Principal) *wsC
 // when run returns, both goroutines have ended and the subscription is
 // closed.
 func (c *wsConn) run() {
+	if !c.hub.add(c) {
+		c.closeReason = "server shutting down"
+		_ = c.writeClose(ws.StatusGoingAway, "server shutting down")
+		c.conn.Close()
+		return
+	}
+	defer c.hub.remove(c)
 	go c.readLoop()
 	err := c.writeLoop()
 	if c.closeReason == "" && err != nil {
 		c.closeReason = err.Error()
 	}
 	close(c.stop)
+	var ne net.Error
+	if tc, ok := c.conn.(*net.TCPConn); ok && errors.As(err, &ne) && ne.Timeout() {
+		// A peer that accepted nothing for WriteTimeout gets a reset:
+		// a graceful close would leave an orphan socket holding the
+		// unsent bytes for a minute of window probes, and the peer,
+		// should it read again, waiting for data that never comes.
+		_ = tc.SetLinger(0)
+	}
 	c.conn.Close()
 	<-c.readerDone
-	if c.sub != nil {
-		c.sub.Close()
-		c.sub = nil
-	}
-	c.flushTimer.Stop()
 }
 
 // readLoop reads frames until an error or a close. Every frame, a pong
@@ -108,6 +128,7 @@ func (c *wsConn) readLoop() {
 		// a second to finish (a close frame at most), not WriteTimeout.
 		_ = c.conn.SetWriteDeadline(time.Now().Add(time.Second))
 		close(c.readerDone)
+		c.poke()
 	}()
 	var (
 		msg        []byte
@@ -205,43 +226,49 @@ func (c *wsConn) readLoop() {
 func (c *wsConn) send(in wsInbound) bool {
 	select {
 	case c.in <- in:
+		c.poke()
 		return true
 	case <-c.stop:
 		return false
 	}
 }
 
+// poke wakes the writer; a wake already pending covers this one.
+func (c *wsConn) poke() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ring is the hub's doorbell: new events are in the bus.
+func (c *wsConn) ring() {
+	if !c.kicked.Swap(true) {
+		c.poke()
+	}
+}
+
+// pingTick asks the writer to ping the client.
+func (c *wsConn) pingTick() {
+	c.pingDue.Store(true)
+	c.poke()
+}
+
 func (c *wsConn) writeLoop() error {
-	ping := time.NewTicker(c.cfg.PingEvery)
-	defer ping.Stop()
 	for {
-		var (
-			subC    <-chan events.Event
-			subDone <-chan struct{}
-		)
-		if c.sub != nil {
-			subC, subDone = c.sub.C(), c.sub.Done()
-			if c.timerArmed {
-				// A flush is due within FlushEvery: leave events in the
-				// bounded queue until then rather than wake for each
-				// (with a thousand clients, wake-ups are the cost).
-				subC = nil
+		<-c.wake
+		// What the client sent, in order.
+		for drained := false; !drained; {
+			select {
+			case in := <-c.in:
+				if err := c.handle(in); err != nil {
+					return err
+				}
+			default:
+				drained = true
 			}
 		}
-		var err error
 		select {
-		case in := <-c.in:
-			err = c.handle(in)
-		case e := <-subC:
-			err = c.onEvent(e)
-		case <-subDone:
-			err = c.onCutOff()
-		case <-c.flushTimer.C:
-			c.timerArmed = false
-			c.drain()
-			err = c.flushPending()
-		case <-ping.C:
-			err = c.writeFrame(ws.OpPing, nil)
 		case <-c.readerDone:
 			// The reader may have left a close request behind.
 			select {
@@ -250,9 +277,23 @@ func (c *wsConn) writeLoop() error {
 			default:
 				return errors.New("connection closed by peer")
 			}
+		default:
 		}
-		if err != nil {
-			return err
+		select {
+		case <-c.hub.goingAway:
+			c.closeReason = "server shutting down"
+			return c.writeClose(ws.StatusGoingAway, "server shutting down")
+		default:
+		}
+		if c.pingDue.Swap(false) {
+			if err := c.writeFrame(ws.OpPing, nil); err != nil {
+				return err
+			}
+		}
+		if c.kicked.Swap(false) {
+			if err := c.catchUp(); err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -276,51 +317,40 @@ func (c *wsConn) handle(in wsInbound) error {
 // subscribe replaces the connection's subscription: a resume from the
 // bus history when asked and possible, else a snapshot.
 func (c *wsConn) subscribe(topics []wsTopic, resumeFrom *uint64) error {
-	c.dropSubscription()
+	c.subscribed = false
 	c.topics = topics
+	c.seesAll = c.p.Can(auth.EventsViewAll)
 	if resumeFrom == nil || *resumeFrom == 0 {
 		return c.snapshot("")
 	}
-	bus := c.hub.s.bus
 	from := *resumeFrom
-	if from > bus.Seq() {
+	_, head, err := c.hub.s.bus.ReadSince(from, nil, 1)
+	switch {
+	case from > head:
 		// A sequence number this server never issued: it restarted.
 		return c.snapshot("resume_unknown")
-	}
-	sub, err := bus.Subscribe(from, c.cfg.Queue)
-	if errors.Is(err, events.ErrTooOld) {
+	case errors.Is(err, events.ErrTooOld) || head-from > uint64(c.cfg.Queue):
 		return c.snapshot("resume_too_old")
-	}
-	if err != nil {
+	case err != nil:
 		return err
 	}
-	c.sub = sub
+	c.follow(from)
 	return c.writeJSON(wsResumedMsg{Type: "resumed", From: from, Topics: c.topicNames()})
 }
 
-// snapshot subscribes from the current sequence number N, then sends the
-// calls the principal may see as of (at least) N. Events after N follow;
-// one already reflected in the snapshot carries the same full state, so
+// follow starts delivering the events after seq, the first at once.
+func (c *wsConn) follow(seq uint64) {
+	c.subscribed, c.cursor = true, seq
+	c.ring()
+}
+
+// snapshot takes the current sequence number N, then sends the calls the
+// principal may see as of (at least) N. Events after N follow; one
+// already reflected in the snapshot carries the same full state, so
 // applying it again changes nothing.
 func (c *wsConn) snapshot(reason string) error {
-	bus := c.hub.s.bus
-	var (
-		n   uint64
-		sub *events.Subscription
-		err error
-	)
-	for range 3 {
-		// Subscribe(n) queues any event published between Seq and
-		// Subscribe, so nothing after n is lost.
-		n = bus.Seq()
-		if sub, err = bus.Subscribe(n, c.cfg.Queue); !errors.Is(err, events.ErrTooOld) {
-			break
-		}
-	}
-	if err != nil {
-		return err
-	}
-	c.sub = sub
+	n := c.hub.s.bus.Seq()
+	c.follow(n)
 	calls := []call.Info{}
 	for _, ci := range c.hub.s.calls.Calls() {
 		if c.hub.s.visible(c.p, events.Event{Data: ci}) && c.callInTopics(ci) {
@@ -348,21 +378,10 @@ func (c *wsConn) topicNames() []string {
 	return out
 }
 
-func (c *wsConn) dropSubscription() {
-	if c.sub != nil {
-		c.sub.Close()
-		c.sub = nil
-	}
-	clear(c.pending)
-	c.pending = c.pending[:0]
-}
-
-// onCutOff handles the bus ending the subscription because the client
-// fell a whole queue behind (a slow consumer): a fresh snapshot a few
-// times a minute, then 1008.
+// onCutOff handles a client that fell more than Queue events behind (a
+// slow consumer): a fresh snapshot a few times a minute, then 1008.
 func (c *wsConn) onCutOff() error {
-	cause := c.sub.Err()
-	c.dropSubscription()
+	c.subscribed = false
 	now := time.Now()
 	c.resubs = slices.DeleteFunc(c.resubs, func(t time.Time) bool { return now.Sub(t) > time.Minute })
 	if len(c.resubs) >= c.cfg.ResubscribesPerMinute {
@@ -370,50 +389,54 @@ func (c *wsConn) onCutOff() error {
 		return c.writeClose(ws.StatusPolicyViolation, "too slow")
 	}
 	c.resubs = append(c.resubs, now)
-	c.log.Info("websocket client too slow: fresh snapshot", "cause", cause)
+	c.log.Info("websocket client too slow: fresh snapshot", "behind", c.hub.s.bus.Seq()-c.cursor)
 	return c.snapshot("too_slow")
 }
 
-// onEvent takes e and whatever else is already queued, then writes them
-// now if the connection was idle, else within FlushEvery.
-func (c *wsConn) onEvent(e events.Event) error {
-	c.take(e)
-	c.drain()
-	if len(c.pending) == 0 {
+// catchUp writes the events after the cursor that the client sees, up to
+// MaxBatch per frame, until it has written everything published so far.
+func (c *wsConn) catchUp() error {
+	if !c.subscribed {
 		return nil
 	}
-	wait := c.cfg.FlushEvery - time.Since(c.lastFlush)
-	if len(c.pending) >= c.cfg.MaxBatch || wait <= 0 {
-		return c.flushPending()
-	}
-	if !c.timerArmed {
-		c.flushTimer.Reset(wait)
-		c.timerArmed = true
-	}
-	return nil
-}
-
-// drain takes what is queued, up to a batch.
-func (c *wsConn) drain() {
-	if c.sub == nil {
-		return
-	}
-	subC := c.sub.C()
-	for len(c.pending) < c.cfg.MaxBatch {
-		select {
-		case e := <-subC:
-			c.take(e)
-		default:
-			return
+	for {
+		var (
+			head uint64
+			err  error
+		)
+		c.evs, head, err = c.hub.s.bus.ReadSince(c.cursor, c.evs[:0], c.cfg.MaxBatch)
+		if errors.Is(err, events.ErrTooOld) || head-c.cursor > uint64(c.cfg.Queue) {
+			clear(c.evs)
+			return c.onCutOff()
+		}
+		if err != nil {
+			return err
+		}
+		if len(c.evs) == 0 {
+			return nil
+		}
+		full := len(c.evs) == c.cfg.MaxBatch
+		c.seqs, c.encs, c.times = c.seqs[:0], c.encs[:0], c.times[:0]
+		for _, e := range c.evs {
+			if anyTopic(c.topics, e, c.callInfo) && (c.seesAll || c.hub.s.visible(c.p, e)) {
+				c.seqs = append(c.seqs, e.Seq)
+				c.encs = append(c.encs, c.hub.encode(e))
+				c.times = append(c.times, e.Time)
+			}
+		}
+		c.cursor = c.evs[len(c.evs)-1].Seq
+		clear(c.evs) // the events' data is not kept past this read
+		if len(c.seqs) > 0 {
+			err = c.writeEvents()
+			clear(c.encs)
+			if err != nil {
+				return err
+			}
+		}
+		if !full {
+			return nil
 		}
 	}
-}
-
-func (c *wsConn) take(e events.Event) {
-	if !anyTopic(c.topics, e, c.callInfo) || !c.hub.s.visible(c.p, e) {
-		return
-	}
-	c.pending = append(c.pending, e)
 }
 
 func (c *wsConn) callInfo(id string) (call.Info, bool) {
@@ -424,25 +447,67 @@ func (c *wsConn) callInfo(id string) (call.Info, bool) {
 	return ca.Info(), true
 }
 
-// flushPending writes the pending events as one message.
-func (c *wsConn) flushPending() error {
-	if len(c.pending) == 0 {
-		return nil
+// wsMaxHeader is the longest header of an unmasked server frame.
+const wsMaxHeader = 10
+
+// writeEvents writes c.seqs/c.encs as one message in one write: the
+// payload is built after room for the header, which is filled in last.
+func (c *wsConn) writeEvents() error {
+	c.buf = appendEventsMsg(append(c.buf[:0], make([]byte, wsMaxHeader)...), c.seqs, c.encs)
+	n := len(c.buf) - wsMaxHeader
+	start := wsMaxHeader - putFrameHeader(c.buf[:wsMaxHeader], ws.OpText, n)
+	now := time.Now()
+	c.setWriteDeadline(now)
+	_, err := c.conn.Write(c.buf[start:])
+	if c.hub.lag != nil && err == nil {
+		for _, t := range c.times {
+			c.hub.lag.Observe(max(0, now.Sub(t).Seconds()))
+		}
 	}
-	c.seqs, c.encs = c.seqs[:0], c.encs[:0]
-	for _, e := range c.pending {
-		c.seqs = append(c.seqs, e.Seq)
-		c.encs = append(c.encs, c.hub.encode(e))
-	}
-	clear(c.pending)
-	c.pending = c.pending[:0]
-	c.buf = appendEventsMsg(c.buf[:0], c.seqs, c.encs)
-	clear(c.encs)
-	err := c.writeText(c.buf)
 	if cap(c.buf) > 256<<10 {
-		c.buf = nil
+		c.buf = nil // do not keep a large buffer after a burst
 	}
 	return err
+}
+
+// putFrameHeader writes the header of an unmasked final frame of op with
+// a payload of n bytes at the end of dst (RFC 6455 §5.2) and returns its
+// length.
+func putFrameHeader(dst []byte, op ws.OpCode, n int) int {
+	var h []byte
+	switch {
+	case n < 126:
+		h = dst[len(dst)-2:]
+		h[1] = byte(n)
+	case n <= 0xffff:
+		h = dst[len(dst)-4:]
+		h[1] = 126
+		binary.BigEndian.PutUint16(h[2:], uint16(n))
+	default:
+		h = dst[len(dst)-10:]
+		h[1] = 127
+		binary.BigEndian.PutUint64(h[2:], uint64(n))
+	}
+	h[0] = 0x80 | byte(op)
+	return len(h)
+}
+
+// setWriteDeadline bounds the next write to WriteTimeout, moving the
+// deadline at most once a second (each move is a timer update), so a
+// write is bounded by WriteTimeout less at most a second. Once the reader
+// has ended it leaves the short deadline the reader set.
+func (c *wsConn) setWriteDeadline(now time.Time) {
+	slack := min(time.Second, c.cfg.WriteTimeout/10)
+	if !c.deadline.IsZero() && c.deadline.Sub(now) > c.cfg.WriteTimeout-slack {
+		return
+	}
+	select {
+	case <-c.readerDone:
+		return
+	default:
+	}
+	c.deadline = now.Add(c.cfg.WriteTimeout)
+	_ = c.conn.SetWriteDeadline(c.deadline)
 }
 
 func (c *wsConn) writeJSON(v any) error {
@@ -453,29 +518,17 @@ func (c *wsConn) writeJSON(v any) error {
 	return c.writeText(b)
 }
 
-// writeText writes one text message after any pending events, keeping the
-// order in which things happened.
-func (c *wsConn) writeText(b []byte) error {
-	if len(c.pending) > 0 {
-		if err := c.flushPending(); err != nil {
-			return err
-		}
-	}
-	return c.writeFrame(ws.OpText, b)
-}
+func (c *wsConn) writeText(b []byte) error { return c.writeFrame(ws.OpText, b) }
 
 // writeFrame writes one unmasked frame (RFC 6455 §5.1: a server never
 // masks) within WriteTimeout.
 func (c *wsConn) writeFrame(op ws.OpCode, p []byte) error {
-	_ = c.conn.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+	c.setWriteDeadline(time.Now())
 	if err := ws.WriteHeader(c.bw, ws.Header{Fin: true, OpCode: op, Length: int64(len(p))}); err != nil {
 		return err
 	}
 	if _, err := c.bw.Write(p); err != nil {
 		return err
-	}
-	if op == ws.OpText {
-		c.lastFlush = time.Now()
 	}
 	return c.bw.Flush()
 }
@@ -486,6 +539,7 @@ func (c *wsConn) writeClose(code ws.StatusCode, reason string) error {
 	if c.closeReason == "" {
 		c.closeReason = reason
 	}
+	c.deadline = time.Time{}
 	_ = c.conn.SetWriteDeadline(time.Now().Add(time.Second))
 	_ = ws.WriteFrame(c.bw, ws.NewCloseFrame(ws.NewCloseFrameBody(code, reason)))
 	_ = c.bw.Flush()

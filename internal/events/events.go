@@ -160,6 +160,41 @@ func (b *Bus) sinceLocked(since uint64) []Event {
 	return out
 }
 
+// ReadSince appends to dst the events with Seq > since, in order, at most
+// max of them, straight from the history: a reader that keeps its own
+// cursor needs no subscription queue of its own. It also returns the
+// sequence number of the last published event. When the event after
+// since is no longer in the history it returns ErrTooOld; a since beyond
+// the last event reads nothing.
+func (b *Bus) ReadSince(since uint64, dst []Event, max int) ([]Event, uint64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if since >= b.seq || max <= 0 {
+		return dst, b.seq, nil
+	}
+	count := uint64(b.next)
+	if b.filled {
+		count = uint64(len(b.history))
+	}
+	behind := b.seq - since // events after since; the oldest is history[next-behind]
+	if behind > count {
+		return dst, b.seq, ErrTooOld
+	}
+	n := min(behind, uint64(max))
+	start := b.next - int(behind)
+	if start < 0 {
+		start += len(b.history)
+	}
+	for i := 0; i < int(n); i++ {
+		j := start + i
+		if j >= len(b.history) {
+			j -= len(b.history)
+		}
+		dst = append(dst, b.history[j])
+	}
+	return dst, b.seq, nil
+}
+
 func (b *Bus) remove(s *Subscription) {
 	b.mu.Lock()
 	delete(b.subs, s)

@@ -2,6 +2,7 @@ package events
 
 import (
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -86,6 +87,48 @@ func TestSlowSubscriberIsCutOff(t *testing.T) {
 	}
 	if len(fast.C()) != 5 {
 		t.Fatalf("fast subscriber got %d events, want 5", len(fast.C()))
+	}
+}
+
+func TestReadSince(t *testing.T) {
+	b := New(4)
+	if got, head, err := b.ReadSince(0, nil, 10); len(got) != 0 || head != 0 || err != nil {
+		t.Fatalf("empty bus: %v %d %v", got, head, err)
+	}
+	for i := 0; i < 6; i++ { // seq 1..6; the history keeps 3..6
+		b.Publish(CallCreated, "call:x", i)
+	}
+	tests := []struct {
+		since   uint64
+		max     int
+		want    []uint64
+		wantErr error
+	}{
+		{since: 2, max: 10, want: []uint64{3, 4, 5, 6}},
+		{since: 3, max: 2, want: []uint64{4, 5}},
+		{since: 5, max: 10, want: []uint64{6}},
+		{since: 6, max: 10},
+		{since: 9, max: 10},
+		{since: 1, max: 10, wantErr: ErrTooOld},
+		{since: 0, max: 10, wantErr: ErrTooOld},
+	}
+	for _, tt := range tests {
+		got, head, err := b.ReadSince(tt.since, make([]Event, 0, 1), tt.max)
+		if !errors.Is(err, tt.wantErr) || head != 6 {
+			t.Errorf("since %d: err %v head %d, want %v and 6", tt.since, err, head, tt.wantErr)
+			continue
+		}
+		var seqs []uint64
+		for _, e := range got {
+			seqs = append(seqs, e.Seq)
+		}
+		if !slices.Equal(seqs, tt.want) {
+			t.Errorf("since %d max %d: %v, want %v", tt.since, tt.max, seqs, tt.want)
+		}
+	}
+	dst := make([]Event, 0, 4)
+	if n := testing.AllocsPerRun(100, func() { dst, _, _ = b.ReadSince(2, dst[:0], 4) }); n != 0 {
+		t.Errorf("ReadSince into a large enough dst: %v allocations", n)
 	}
 }
 

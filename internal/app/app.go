@@ -42,6 +42,7 @@ type App struct {
 	Calls  *call.Manager
 	ACD    *acd.Engine
 	metric *metrics.Exporter
+	api    *api.Server
 	http   *http.Server
 	httpLn net.Listener
 	stop   chan struct{} // stops the app's own periodic work
@@ -163,6 +164,7 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	apiSrv := api.New(st, authn, a.Calls, a.Events, log,
 		api.Options{Realm: cfg.SIP.Realm, CountryCode: cfg.Numbers.CountryCode, ACD: a.ACD})
 	apiSrv.SetQueueSupervision(a.ACD)
+	a.api = apiSrv
 	mux.Handle("/", apiSrv)
 	a.http = &http.Server{
 		Handler:           mux,
@@ -221,12 +223,21 @@ func (a *App) HTTPAddr() string {
 	return a.httpLn.Addr().String()
 }
 
-// Shutdown stops in reverse order: HTTP, metrics, calls (BYE, CDRs flushed), SIP,
-// registrar (bindings flushed), media, database.
+// Shutdown stops in reverse order: event WebSockets (closed with 1001),
+// HTTP, metrics, calls (BYE, CDRs flushed), SIP, registrar (bindings
+// flushed), media, database.
 func (a *App) Shutdown(ctx context.Context) {
 	if a.stop != nil {
 		close(a.stop)
 		a.stop = nil
+	}
+	if a.api != nil {
+		// http.Server.Shutdown does not see hijacked connections: the
+		// WebSockets are told first, so clients get a close frame
+		// (1001, going away) rather than a dropped connection.
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		a.api.Shutdown(wctx)
+		cancel()
 	}
 	if a.http != nil {
 		sctx, cancel := context.WithTimeout(ctx, 3*time.Second)

@@ -435,3 +435,37 @@ func TestWSPermissions(t *testing.T) {
 		t.Errorf("anonymous dial: %v, want status 401", err)
 	}
 }
+
+// TestWSShutdownSendsGoingAway: when the server stops, a connected client
+// gets a close frame 1001 (going away), not a dropped TCP connection.
+func TestWSShutdownSendsGoingAway(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	clients := []*wsClient{dialWS(t, s, "admin", 0), dialWS(t, s, "1001", 0)}
+	for _, c := range clients {
+		subscribeOrg(t, c)
+	}
+	idle := dialWS(t, s, "1002", 0) // connected, never subscribed
+	clients = append(clients, idle)
+	if err := s.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range clients {
+		for {
+			m, err := c.next(10 * time.Second)
+			if err != nil {
+				t.Fatalf("client %d: %v before a close frame", i, err)
+			}
+			if m.Type == "close" {
+				if m.CloseCode != ws.StatusGoingAway {
+					t.Fatalf("client %d: close %d %q, want 1001", i, m.CloseCode, m.Reason)
+				}
+				break
+			}
+		}
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the server did not exit")
+	}
+}

@@ -152,19 +152,20 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	authn := auth.New(auth.Config{Logger: log}, st)
 	a.stop = make(chan struct{})
 	go purgeSessions(authn, a.stop)
-	a.metric, err = metrics.NewExporter(metrics.Sources{Calls: a.Calls, Registrar: a.reg, Media: a.media,
-		Events: a.Events, Version: Version, Logger: log})
-	if err != nil {
-		return a, fmt.Errorf("metrics: %w", err)
-	}
-	// /metrics sits beside the API rather than in it: it answers loopback
-	// clients only, with no login (internal/metrics).
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", a.metric)
 	apiSrv := api.New(st, authn, a.Calls, a.Events, log,
 		api.Options{Realm: cfg.SIP.Realm, CountryCode: cfg.Numbers.CountryCode, ACD: a.ACD})
 	apiSrv.SetQueueSupervision(a.ACD)
 	a.api = apiSrv
+	a.metric, err = metrics.NewExporter(metrics.Sources{Calls: a.Calls, Registrar: a.reg, Media: a.media,
+		ACD: a.ACD, WebSockets: apiSrv, Events: a.Events, Version: Version, Logger: log})
+	if err != nil {
+		return a, fmt.Errorf("metrics: %w", err)
+	}
+	apiSrv.SetEventLagObserver(a.metric.EventLag())
+	// /metrics sits beside the API rather than in it: it answers loopback
+	// clients only, with no login (internal/metrics).
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", a.metric)
 	mux.Handle("/", apiSrv)
 	a.http = &http.Server{
 		Handler:           mux,

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/events"
 	"github.com/switchboard/switchboard/internal/media"
@@ -24,6 +25,33 @@ func (f fakeReg) Registered() (int, int) { return f.ext, f.dev }
 type fakeMedia media.EngineStats
 
 func (f fakeMedia) Stats() media.EngineStats { return media.EngineStats(f) }
+
+type fakeACD struct {
+	stats  map[string]acd.QueueStats
+	agents []acd.AgentView
+}
+
+func (f fakeACD) QueueNumbers() []string {
+	out := []string{"gone"} // deleted between the listing and its read
+	for n := range f.stats {
+		out = append(out, n)
+	}
+	return out
+}
+
+func (f fakeACD) QueueStats(n string) (acd.QueueStats, error) {
+	s, ok := f.stats[n]
+	if !ok {
+		return s, acd.ErrUnknownQueue
+	}
+	return s, nil
+}
+
+func (f fakeACD) Agents() []acd.AgentView { return f.agents }
+
+type fakeWS int
+
+func (f fakeWS) WebSocketClients() int { return int(f) }
 
 func scrape(t *testing.T, x *Exporter) map[string]float64 {
 	t.Helper()
@@ -105,6 +133,64 @@ func TestExporterReadsSources(t *testing.T) {
 	}
 }
 
+func TestExporterReadsACDAndWebSockets(t *testing.T) {
+	agent := func(state, status string) acd.AgentView { return acd.AgentView{State: state, Status: status} }
+	x, err := NewExporter(Sources{
+		ACD: fakeACD{
+			stats: map[string]acd.QueueStats{
+				"8000": {Queue: "8000", Waiting: 3, LongestWaitSeconds: 42.5},
+				"8001": {Queue: "8001"},
+			},
+			agents: []acd.AgentView{agent("idle", "available"), agent("busy", "available"), agent("busy", "available"),
+				agent("wrap_up", "available"), agent("idle", "break"), agent("idle", "logged_out"), agent("dreaming", "available")},
+		},
+		WebSockets: fakeWS(17),
+		Media:      fakeMedia{Mixers: 2, PacketsMixed: 500, MixerFrames: 480, MixerTicks: 100, MixerLateTicks: 1, RecordingDrops: 4},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	x.EventLag().Observe(0.004)
+	x.EventLag().Observe(0.03)
+	x.EventLag().Observe(0.2)
+	v := scrape(t, x)
+	want := map[string]float64{
+		`switchboard_queue_waiting{queue="8000"}`:               3,
+		`switchboard_queue_waiting{queue="8001"}`:               0,
+		`switchboard_queue_longest_wait_seconds{queue="8000"}`:  42.5,
+		`switchboard_agents_by_state{state="idle"}`:             3,
+		`switchboard_agents_by_state{state="busy"}`:             2,
+		`switchboard_agents_by_state{state="wrap_up"}`:          1,
+		`switchboard_agents_by_state{state="offered"}`:          0, // reported at zero
+		`switchboard_agents_by_state{state="rona"}`:             0,
+		`switchboard_agents_by_state{state="dreaming"}`:         1, // an unexpected state still counts
+		`switchboard_agents_by_status{status="available"}`:      5,
+		`switchboard_agents_by_status{status="break"}`:          1,
+		`switchboard_agents_by_status{status="offline"}`:        0,
+		`switchboard_agents_by_status{status="logged_out"}`:     1,
+		"switchboard_websocket_clients":                         17,
+		`switchboard_event_delivery_seconds_bucket{le="0.005"}`: 1,
+		`switchboard_event_delivery_seconds_bucket{le="0.05"}`:  2,
+		`switchboard_event_delivery_seconds_bucket{le="+Inf"}`:  3,
+		"switchboard_event_delivery_seconds_count":              3,
+		"switchboard_rtp_mixers":                                2,
+		"switchboard_rtp_packets_mixed_total":                   500,
+		"switchboard_rtp_mixer_frames_total":                    480,
+		"switchboard_rtp_mixer_ticks_total":                     100,
+		"switchboard_rtp_mixer_late_ticks_total":                1,
+		"switchboard_recording_frames_dropped_total":            4,
+	}
+	for k, w := range want {
+		if got, ok := v[k]; !ok || got != w {
+			t.Errorf("%s = %v (present %v), want %v", k, got, ok, w)
+		}
+	}
+	if _, ok := v[`switchboard_queue_waiting{queue="gone"}`]; ok {
+		t.Error("a queue that cannot be read is reported")
+	}
+}
+
 func TestExporterWithoutSourcesHasRuntimeOnly(t *testing.T) {
 	x, err := NewExporter(Sources{})
 	if err != nil {
@@ -117,6 +203,9 @@ func TestExporterWithoutSourcesHasRuntimeOnly(t *testing.T) {
 	}
 	if _, ok := v["switchboard_go_goroutines"]; !ok {
 		t.Error("no runtime metrics")
+	}
+	if x.EventLag() != nil {
+		t.Error("an event lag histogram without a WebSocket source")
 	}
 }
 
@@ -141,9 +230,13 @@ func TestExporterCountsEndedCalls(t *testing.T) {
 	bus.Publish(events.CallEnded, "call:b", endedCall(0, now)) // never answered
 	bus.Publish(events.CallAnswered, "call:c", call.Info{})    // not an end
 	bus.Publish(events.CallEnded, "call:d", endedCall(2*time.Second, now))
+	bus.Publish(events.CallCreated, "call:e", call.Info{})
 
 	eventually(t, func() error {
 		v := scrape(t, x)
+		if v["switchboard_calls_total"] != 1 {
+			return fmt.Errorf("calls created %v, want 1", v["switchboard_calls_total"])
+		}
 		if v["switchboard_calls_ended_total"] != 3 || v["switchboard_call_talk_seconds_count"] != 2 {
 			return fmt.Errorf("ended %v, answered %v; want 3 and 2", v["switchboard_calls_ended_total"],
 				v["switchboard_call_talk_seconds_count"])
@@ -154,8 +247,8 @@ func TestExporterCountsEndedCalls(t *testing.T) {
 		}
 		return nil
 	})
-	if v := scrape(t, x); v["switchboard_events_published_total"] != 4 {
-		t.Errorf("events published %v, want 4", v["switchboard_events_published_total"])
+	if v := scrape(t, x); v["switchboard_events_published_total"] != 5 {
+		t.Errorf("events published %v, want 5", v["switchboard_events_published_total"])
 	}
 }
 

@@ -329,3 +329,61 @@ func familyOf(name string, types map[string]string) string {
 	}
 	return name
 }
+
+// TestMetricsQueueAgentsWebSockets: a caller waiting in queue 8000 while
+// an agent's phone rings shows in the queue and agent metrics; a
+// WebSocket client shows, and the events it receives are in the delivery
+// lag histogram.
+func TestMetricsQueueAgentsWebSockets(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	before := scrapeMetrics(t, s)
+	if err := before.expect(map[string]float64{
+		`switchboard_queue_waiting{queue="8000"}`:        0,
+		`switchboard_queue_waiting{queue="8001"}`:        0,
+		"switchboard_websocket_clients":                  0,
+		`switchboard_agents_by_state{state="offered"}`:   0,
+		`switchboard_agents_by_status{status="offline"}`: 0,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	calls := before.value(t, "switchboard_calls_total")
+	c := dialWS(t, s, "admin", 0)
+	subscribeOrg(t, c)
+
+	lazy := phone(t, s, "1001", 700, "udp") // rings, never answers
+	cp := phone(t, s, "1009", customerHz, "udp")
+	if _, err := cp.Dial(ctxFor(t, 10*time.Second), "8000"); err != nil {
+		t.Fatalf("dial queue: %v", err)
+	}
+	incoming(t, lazy, "offer")
+	var during metricsPage
+	eventually(t, 5*time.Second, func() error {
+		during = scrapeMetrics(t, s)
+		if err := during.expect(map[string]float64{
+			`switchboard_queue_waiting{queue="8000"}`:      1,
+			`switchboard_queue_waiting{queue="8001"}`:      0,
+			`switchboard_agents_by_state{state="offered"}`: 1,
+			"switchboard_websocket_clients":                1,
+		}); err != nil {
+			return err
+		}
+		if n := during.value(t, "switchboard_calls_total"); n != calls+1 {
+			return fmt.Errorf("calls_total %v, want %v", n, calls+1)
+		}
+		if n := during.value(t, "switchboard_event_delivery_seconds_count"); n < 1 {
+			return fmt.Errorf("event delivery lag count %v with a subscribed client and a call", n)
+		}
+		return nil
+	})
+	before.monotonic(t, during)
+	if w := during.value(t, `switchboard_queue_longest_wait_seconds{queue="8000"}`); w < 0 || w > 30 {
+		t.Errorf("longest wait %v s", w)
+	}
+	if n := during.value(t, `switchboard_event_delivery_seconds_bucket{le="0.1"}`); n < 1 {
+		t.Errorf("no delivery within 100 ms (%v)", n)
+	}
+	c.conn.Close()
+	eventually(t, 5*time.Second, func() error {
+		return scrapeMetrics(t, s).expect(map[string]float64{"switchboard_websocket_clients": 0})
+	})
+}

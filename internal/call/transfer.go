@@ -70,6 +70,9 @@ func (c *Call) blindTransfer(ctx context.Context, by *leg, target string, progre
 	if err != nil {
 		return fmt.Errorf("transfer %s to %s: %w", c.id, target, err)
 	}
+	if r.kind == store.TargetQueue && c.m.acd != nil {
+		return c.requeue(ctx, by, r, progress)
+	}
 	c.mu.Lock()
 	switch {
 	case c.ended:

@@ -154,3 +154,36 @@ func TestTransferToAgentInWrapUpRefused(t *testing.T) {
 		t.Fatalf("consult to an agent in wrap-up: %d %v, want 409 agent_unavailable", code, body)
 	}
 }
+
+// TestBlindTransferIntoQueueWaitsForAnAgent: a call transferred to a queue
+// waits there like any caller (music) until the ACD has an agent for it.
+func TestBlindTransferIntoQueueWaitsForAnAgent(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	for _, ext := range []string{"1006", "1007", "1008"} {
+		if code, body := s.as(t, ext, "PUT", "/api/queues/8001/members/"+ext, `{"state":"paused"}`); code != 200 {
+			t.Fatalf("pause %s: %d %v", ext, code, body)
+		}
+	}
+	cust, _, _, id := threeParties(t, s)
+	sales := phone(t, s, "1006", supervisorHz, "udp")
+	sales.AutoAnswer(50 * time.Millisecond)
+	if code, body := s.as(t, "1002", "POST", "/api/calls/"+id+"/transfer", `{"target":"8001"}`); code != 202 {
+		t.Fatalf("transfer to the queue: %d %v", code, body)
+	}
+	// Nobody in Sales is available: the customer waits in the queue.
+	waitCallState(t, s, "queued", "")
+	hearsMusic(t, cust, "customer waiting in Sales")
+	if code, body := s.as(t, "1006", "PUT", "/api/queues/8001/members/1006", `{"state":"logged_in"}`); code != 200 {
+		t.Fatalf("1006 back: %d %v", code, body)
+	}
+	agent := incoming(t, sales, "Sales agent")
+	hearsOnly(t, cust, "customer after the queue", supervisorHz)
+	hearsOnly(t, agent, "Sales agent", customerHz)
+	eventually(t, 5*time.Second, func() error {
+		_, me := s.as(t, "1006", "GET", "/api/me/agent", "")
+		if me["state"] != "busy" {
+			return fmt.Errorf("1006 is %v, want busy", me["state"])
+		}
+		return nil
+	})
+}

@@ -67,6 +67,9 @@ type AdminStore interface {
 	CreateQueue(ctx context.Context, q store.Queue) (store.Queue, error)
 	UpdateQueue(ctx context.Context, number string, fn func(*store.Queue) error) (store.Queue, error)
 	DeleteQueue(ctx context.Context, number string) error
+
+	UserFollows(ctx context.Context, id int64) (store.Follows, error)
+	SetUserFollows(ctx context.Context, id int64, f store.Follows) error
 }
 
 var _ AdminStore = (*store.Store)(nil)

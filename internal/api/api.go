@@ -75,6 +75,8 @@ func New(st Store, authn *auth.Service, calls *call.Manager, bus *events.Bus, lo
 	s.mux.HandleFunc("GET /api/users/{id}", s.adminOnly(s.getUser))
 	s.mux.HandleFunc("PATCH /api/users/{id}", s.adminOnly(s.updateUser))
 	s.mux.HandleFunc("DELETE /api/users/{id}", s.adminOnly(s.deleteUser))
+	s.mux.HandleFunc("GET /api/users/{id}/follows", s.adminOnly(s.getFollows))
+	s.mux.HandleFunc("PUT /api/users/{id}/follows", s.adminOnly(s.putFollows))
 	s.mux.HandleFunc("GET /api/extensions", s.adminOnly(s.listExtensions))
 	s.mux.HandleFunc("POST /api/extensions", s.adminOnly(s.createExtension))
 	s.mux.HandleFunc("GET /api/extensions/{number}", s.adminOnly(s.getExtension))

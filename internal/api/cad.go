@@ -309,7 +309,8 @@ func newCallDataView(id, flow string, defs []store.Variable, values map[string]s
 }
 
 // dataCall finds the call in the path and checks that p may do action on
-// it (or owns it); otherwise it has answered 404 or 403.
+// it (or owns it; an operator with a follow list: follows it); otherwise
+// it has answered 404 or 403.
 func (s *Server) dataCall(w http.ResponseWriter, r *http.Request, p auth.Principal, action auth.Action) (*call.Call, call.Info, bool) {
 	c, err := s.calls.Get(r.PathValue("id"))
 	if err != nil {
@@ -317,8 +318,8 @@ func (s *Server) dataCall(w http.ResponseWriter, r *http.Request, p auth.Princip
 		return nil, call.Info{}, false
 	}
 	info := c.Info()
-	if !p.Can(action) && !ownsCall(p, info) {
-		forbidden(w, action)
+	if !mayOnCall(p, action, info) {
+		forbiddenOnCall(w, p, action)
 		return nil, call.Info{}, false
 	}
 	return c, info, true

@@ -241,6 +241,11 @@ func (s *Server) pickupCall(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if !ok || !needExtension(w, p) {
 		return
 	}
+	if p.Follows != nil && !mayOnCall(p, auth.CallsControlAny, c.Info()) {
+		// An operator with a follow list takes only the calls followed.
+		forbiddenOnCall(w, p, auth.CallsControlAny)
+		return
+	}
 	if err := c.PickupTo(p.Extensions[0]); err != nil {
 		callControlError(w, err)
 		return

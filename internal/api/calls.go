@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/call"
@@ -10,23 +9,7 @@ import (
 
 // ownsCall reports whether a call concerns one of the principal's
 // extensions: as caller, as the one who answered, or as the target.
-func ownsCall(p auth.Principal, c call.Info) bool {
-	if c.From.Kind == "extension" && p.HasExtension(c.From.Number) {
-		return true
-	}
-	if c.AnsweredBy != "" && p.HasExtension(c.AnsweredBy) {
-		return true
-	}
-	if ext, ok := strings.CutPrefix(c.Target, "extension:"); ok && p.HasExtension(ext) {
-		return true
-	}
-	for _, party := range c.Parties {
-		if party.Extension != "" && p.HasExtension(party.Extension) {
-			return true
-		}
-	}
-	return false
-}
+func ownsCall(p auth.Principal, c call.Info) bool { return callTouches(c, p.HasExtension) }
 
 func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	s.writeCalls(w, p, p.Can(auth.CallsViewAll))
@@ -42,7 +25,7 @@ func (s *Server) writeCalls(w http.ResponseWriter, p auth.Principal, all bool) {
 	calls := s.calls.Calls()
 	out := calls[:0:0]
 	for _, c := range calls {
-		if all || ownsCall(p, c) {
+		if all && mayOnCall(p, auth.CallsViewAll, c) || ownsCall(p, c) {
 			out = append(out, c)
 		}
 	}
@@ -56,8 +39,8 @@ func (s *Server) callOp(w http.ResponseWriter, r *http.Request, p auth.Principal
 		writeError(w, http.StatusNotFound, "call_not_found", "no call with that id")
 		return
 	}
-	if !p.Can(auth.CallsControlAny) && !ownsCall(p, c.Info()) {
-		forbidden(w, auth.CallsControlAny)
+	if !mayOnCall(p, auth.CallsControlAny, c.Info()) {
+		forbiddenOnCall(w, p, auth.CallsControlAny)
 		return
 	}
 	if err := op(c); err != nil {
@@ -92,8 +75,8 @@ func (s *Server) hangupCall(w http.ResponseWriter, r *http.Request, p auth.Princ
 		return
 	}
 	info := c.Info()
-	if !p.Can(auth.CallsControlAny) && !ownsCall(p, info) {
-		forbidden(w, auth.CallsControlAny)
+	if !mayOnCall(p, auth.CallsControlAny, info) {
+		forbiddenOnCall(w, p, auth.CallsControlAny)
 		return
 	}
 	if err := c.HangupAsUser(force); err != nil {

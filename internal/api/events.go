@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -17,38 +18,44 @@ import (
 // visible reports whether p may see event e: everything with
 // events.view_all, otherwise the events of its own calls and devices,
 // its own agent state and memberships, and the statistics of its queues.
+// An operator with a follow list sees, beyond those, the events of the
+// calls, extensions, agents and queues followed.
 func (s *Server) visible(p auth.Principal, e events.Event) bool {
-	if p.Can(auth.EventsViewAll) {
+	all := p.Can(auth.EventsViewAll)
+	if all && p.Follows == nil {
 		return true
 	}
+	onCall := func(c call.Info) bool { return mayOnCall(p, auth.EventsViewAll, c) }
+	onCallID := func(id string) bool {
+		c, err := s.calls.Get(id)
+		return err == nil && onCall(c.Info())
+	}
+	// followed: an extension or queue on the operator's follow list.
+	followedExt := func(n string) bool { return all && p.FollowsExtension(n) }
+	followedQueue := func(n string) bool { return all && p.FollowsQueue(n) }
 	switch d := e.Data.(type) {
 	case call.Info:
-		return ownsCall(p, d)
+		return onCall(d)
 	case call.OfferInfo:
 		// The agent being offered the call sees it ringing for them.
-		return ownsCall(p, d.Call) || p.HasExtension(d.Agent)
+		return onCall(d.Call) || p.HasExtension(d.Agent) || followedExt(d.Agent)
 	case call.OriginateFailure:
-		c, err := s.calls.Get(d.CallID)
-		return err == nil && ownsCall(p, c.Info())
+		return onCallID(d.CallID)
 	case call.DTMF:
-		c, err := s.calls.Get(d.CallID)
-		return err == nil && ownsCall(p, c.Info())
+		return onCallID(d.CallID)
 	case call.DataChanged:
-		c, err := s.calls.Get(d.CallID)
-		return err == nil && ownsCall(p, c.Info())
+		return onCallID(d.CallID)
 	case registrar.DeviceState:
-		return p.HasExtension(d.Extension)
+		return p.HasExtension(d.Extension) || followedExt(d.Extension)
 	case acd.AgentView:
-		return d.ID == p.User.ID
+		return d.ID == p.User.ID || slices.ContainsFunc(d.Extensions, followedExt) ||
+			slices.ContainsFunc(d.Queues, func(m acd.MembershipView) bool { return followedQueue(m.Queue) })
 	case acd.MembershipView:
-		return p.HasExtension(d.Extension)
-	case call.VoicemailInfo:
-		e := s.adm.opts.ACD
-		if e == nil {
-			e, _ = s.supervision.(*acd.Engine)
-		}
-		return e != nil && handlesQueue(p, e, d.Queue)
+		return p.HasExtension(d.Extension) || followedExt(d.Extension) || followedQueue(d.Queue)
 	case acd.QueueStats:
+		if followedQueue(d.Queue) {
+			return true
+		}
 		e := s.adm.opts.ACD
 		if e == nil {
 			e, _ = s.supervision.(*acd.Engine)

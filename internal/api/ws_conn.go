@@ -319,7 +319,7 @@ func (c *wsConn) handle(in wsInbound) error {
 func (c *wsConn) subscribe(topics []wsTopic, resumeFrom *uint64) error {
 	c.subscribed = false
 	c.topics = topics
-	c.seesAll = c.p.Can(auth.EventsViewAll)
+	c.seesAll = c.p.Can(auth.EventsViewAll) && c.p.Follows == nil
 	if resumeFrom == nil || *resumeFrom == 0 {
 		return c.snapshot("")
 	}

@@ -33,6 +33,7 @@ type Store interface {
 	DeleteAuthToken(ctx context.Context, hash string) error
 	DeleteExpiredAuthTokens(ctx context.Context, now time.Time) (int64, error)
 	ExtensionsOfUser(ctx context.Context, userID int64) ([]store.Extension, error)
+	UserFollowScope(ctx context.Context, userID int64) (store.FollowScope, error)
 }
 
 // Errors callers map to API responses.
@@ -111,6 +112,11 @@ type Principal struct {
 	Extensions []string // numbers of the extensions the user owns
 	TokenID    int64
 	Kind       store.TokenKind
+	// Follows narrows an operator's view of and control over other
+	// people's calls to those touching the followed users' extensions or
+	// queues (SPEC X2); nil when not narrowed: not an operator, or an
+	// operator who follows nobody.
+	Follows *store.FollowScope
 }
 
 // Session is the result of a login: the secret to hand to the client once.
@@ -227,6 +233,15 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	p := Principal{User: u, TokenID: t.ID, Kind: t.Kind}
 	for _, e := range exts {
 		p.Extensions = append(p.Extensions, e.Number)
+	}
+	if u.Role == store.RoleOperator {
+		sc, err := s.st.UserFollowScope(ctx, u.ID)
+		if err != nil {
+			return Principal{}, fmt.Errorf("authenticate: %w", err)
+		}
+		if !sc.Empty {
+			p.Follows = &sc
+		}
 	}
 	return p, nil
 }

@@ -1,6 +1,10 @@
 package auth
 
-import "github.com/switchboard/switchboard/internal/store"
+import (
+	"slices"
+
+	"github.com/switchboard/switchboard/internal/store"
+)
 
 // Action is something a principal may be allowed to do. Names are stable:
 // they appear in 403 responses.
@@ -33,8 +37,10 @@ const (
 	QueuesSupervise Action = "queues.supervise"
 )
 
-// grants is the role table. Per-queue supervisor rights and operator
-// follow lists narrow these once queues and consoles model them.
+// grants is the role table. Handlers narrow it: supervisors act per queue
+// (acd.Engine.Supervises), and an operator with a follow list sees and
+// controls only the calls of the users and queues followed
+// (Principal.Follows, FollowsCall).
 var grants = map[store.Role]map[Action]bool{
 	store.RoleAdmin: {CallsViewAll: true, CallsControlAny: true, CDRsViewAll: true, EventsViewAll: true, ConfigManage: true, CallsMonitor: true,
 		AgentsViewAll: true, AgentsManageAll: true, QueuesSupervise: true},
@@ -49,6 +55,18 @@ var grants = map[store.Role]map[Action]bool{
 
 // Can reports whether the principal's role grants the action.
 func (p Principal) Can(a Action) bool { return grants[p.User.Role][a] }
+
+// FollowsExtension reports whether extension n belongs to a user the
+// principal follows; false without a follow list.
+func (p Principal) FollowsExtension(n string) bool {
+	return p.Follows != nil && slices.Contains(p.Follows.Extensions, n)
+}
+
+// FollowsQueue reports whether the principal follows queue number n;
+// false without a follow list.
+func (p Principal) FollowsQueue(n string) bool {
+	return p.Follows != nil && slices.Contains(p.Follows.Queues, n)
+}
 
 // HasExtension reports whether the principal owns extension number n.
 func (p Principal) HasExtension(n string) bool {

@@ -38,27 +38,75 @@ func (s *server) as(t *testing.T, user, method, path, body string) (int, map[str
 }
 
 // TestPermissionMatrix: every role × action against a live call
-// 1001 → 1002; refused actions get 403 with a stable code and change nothing.
+// 1001 → 1002; refused actions get 403 with a stable code and change
+// nothing. Operator 1009 is also tried with follow lists (SPEC X2): a
+// list that does not cover the call narrows the operator to nothing on
+// it; one that covers it, or an empty one, gives the operator's full reach.
+// Call-control actions that pass the permission check are sent with
+// input that then fails (an invalid target, a call that is not ringing,
+// no extension to act from), so that the matrix changes nothing either.
 func TestPermissionMatrix(t *testing.T) {
 	s := startServer(t, serverOpts{})
 	answeredCall(t, s)
 	id := waitCallState(t, s, "answered", "")
+	users := userIDs(t, s)
 
-	type row struct {
-		user       string // "" = anonymous; "admin"; 1001 agent in the call; 1003 agent not in it; 1009 operator; 1010 supervisor
-		listCalls  int    // calls visible
-		hold       int    // status of hold on the caller
-		seesAllCDR bool
+	type want struct {
+		status int
+		code   string // error code when status >= 400
 	}
+	type row struct {
+		name      string
+		user      string // "admin"; 1001 agent in the call; 1003 agent not in it; 1009 operator; 1010 supervisor
+		follows   string // when not "": PUT as the operator's follow list first
+		listCalls int    // calls visible
+		hold      int    // status of hold on the caller (then resume when 200)
+		hangup    want   // a held call: 409 call_held when allowed, so nothing ends
+		transfer  want   // to an invalid target
+		consult   want   // to an invalid target
+		pickup    want   // the call is answered, not ringing
+		monitor   want   // the call is not a queue call
+		recording want   // start (then stop when 200)
+	}
+	var (
+		noExt        = want{409, "no_extension"}
+		badTarget    = want{400, "invalid_target"}
+		notOnCall    = want{403, "not_on_call"}
+		notRinging   = want{409, "call_not_ringing"}
+		forbidden    = want{403, "forbidden"}
+		noRecording  = want{403, "recording_control_not_permitted"}
+		held         = want{409, "call_held"}
+		followsOf    = func(key string, v ...any) string { b, _ := json.Marshal(map[string]any{key: v}); return string(b) }
+		followed1003 = followsOf("users", users["1003"])
+	)
 	rows := []row{
-		{"admin", 1, 200, true},
-		{"1001", 1, 200, false},
-		{"1003", 0, 403, false},
-		{"1009", 1, 200, false},
-		{"1010", 1, 403, true},
+		{"admin", "admin", "", 1, 200, held, noExt, noExt, noExt, noExt, want{200, ""}},
+		{"agent on the call", "1001", "", 1, 200, held, badTarget, badTarget, notRinging, forbidden, noRecording},
+		{"agent not on the call", "1003", "", 0, 403, forbidden, notOnCall, notOnCall, notRinging, forbidden, noRecording},
+		{"operator", "1009", "", 1, 200, held, notOnCall, notOnCall, notRinging, forbidden, noRecording},
+		{"supervisor", "1010", "", 1, 403, forbidden, notOnCall, notOnCall, notRinging, forbidden, noRecording},
+		{"operator following another user", "1009", followed1003, 0, 403, forbidden, notOnCall, notOnCall, forbidden, forbidden, noRecording},
+		{"operator following a queue the call is not in", "1009", followsOf("queues", "8000"), 0, 403, forbidden, notOnCall, notOnCall, forbidden, forbidden, noRecording},
+		{"operator following the caller", "1009", followsOf("users", users["1001"], users["1003"]), 1, 200, held, notOnCall, notOnCall, notRinging, forbidden, noRecording},
+		{"operator following the callee's queue and the callee", "1009", `{"users":[` + fmt.Sprint(users["1002"]) + `],"queues":["8000"]}`, 1, 200, held, notOnCall, notOnCall, notRinging, forbidden, noRecording},
+		{"operator with an emptied list", "1009", `{"users":[],"queues":[]}`, 1, 200, held, notOnCall, notOnCall, notRinging, forbidden, noRecording},
+	}
+	check := func(t *testing.T, what string, code int, body map[string]any, w want) {
+		t.Helper()
+		if code != w.status || w.status >= 400 && body["code"] != w.code {
+			t.Errorf("%s: %d %v, want %d %s", what, code, body["code"], w.status, w.code)
+		}
+		if code == 403 && body["code"] == nil {
+			t.Errorf("%s: 403 without a code", what)
+		}
 	}
 	for _, r := range rows {
-		t.Run("user "+r.user, func(t *testing.T) {
+		t.Run(r.name, func(t *testing.T) {
+			if r.follows != "" {
+				if code, body := s.as(t, "admin", "PUT", fmt.Sprintf("/api/users/%d/follows", users["1009"]), r.follows); code != 200 {
+					t.Fatalf("set follows %s: %d %v", r.follows, code, body)
+				}
+			}
 			code, body := s.as(t, r.user, "GET", "/api/calls", "")
 			if code != 200 {
 				t.Fatalf("GET /api/calls: %d", code)
@@ -66,6 +114,12 @@ func TestPermissionMatrix(t *testing.T) {
 			if n := len(body["calls"].([]any)); n != r.listCalls {
 				t.Errorf("sees %d calls, want %d", n, r.listCalls)
 			}
+			// The WebSocket's org topic shows the same calls.
+			ws := dialWS(t, s, r.user, 0)
+			if snap := subscribeOrg(t, ws); len(snap.Calls) != r.listCalls {
+				t.Errorf("WebSocket snapshot has %d calls, want %d", len(snap.Calls), r.listCalls)
+			}
+			ws.conn.Close()
 			code, body = s.as(t, r.user, "POST", "/api/calls/"+id+"/hold", `{"party":"caller"}`)
 			if code != r.hold {
 				t.Fatalf("hold: %d %v, want %d", code, body, r.hold)
@@ -75,12 +129,41 @@ func TestPermissionMatrix(t *testing.T) {
 					t.Errorf("403 code %v, want forbidden", body["code"])
 				}
 				waitCallState(t, s, "answered", "") // nothing changed
+				// Nor may they hang it up.
+				code, body = s.as(t, r.user, "POST", "/api/calls/"+id+"/hangup", "")
+				check(t, "hangup", code, body, r.hangup)
 			} else {
 				waitCallState(t, s, "held", "caller")
+				// A held call is refused (resume first): allowed, and nothing ends.
+				code, body = s.as(t, r.user, "POST", "/api/calls/"+id+"/hangup", "")
+				check(t, "hangup of a held call", code, body, r.hangup)
 				if code, _ := s.as(t, r.user, "POST", "/api/calls/"+id+"/resume", ""); code != 200 {
 					t.Fatalf("resume: %d", code)
 				}
-				waitCallState(t, s, "answered", "")
+			}
+			waitCallState(t, s, "answered", "")
+			for _, a := range []struct {
+				what, path, body string
+				w                want
+			}{
+				{"transfer", "/transfer", `{"target":"x"}`, r.transfer},
+				{"consult", "/consult", `{"target":"x"}`, r.consult},
+				{"pickup", "/pickup", "", r.pickup},
+				{"monitor", "/monitor", `{"mode":"listen"}`, r.monitor},
+				{"recording start", "/recording/start", "", r.recording},
+			} {
+				code, body := s.as(t, r.user, "POST", "/api/calls/"+id+a.path, a.body)
+				check(t, a.what, code, body, a.w)
+				if a.what == "recording start" && code == 200 {
+					if code, body := s.as(t, r.user, "POST", "/api/calls/"+id+"/recording/stop", ""); code != 200 {
+						t.Errorf("recording stop: %d %v", code, body)
+					}
+				}
+				waitCallState(t, s, "answered", "") // the call is where it was
+			}
+			code, body = s.as(t, r.user, "GET", "/api/cdrs?limit=1", "")
+			if code != 200 {
+				t.Errorf("GET /api/cdrs: %d %v", code, body)
 			}
 		})
 	}
@@ -89,10 +172,35 @@ func TestPermissionMatrix(t *testing.T) {
 			t.Errorf("anonymous GET %s: %d %v", path, code, body)
 		}
 	}
-	if code, _ := s.as(t, "", "POST", "/api/calls/"+id+"/hangup", ""); code != 401 {
-		t.Errorf("anonymous hangup: %d", code)
+	for _, path := range []string{"/hangup", "/transfer", "/consult", "/pickup", "/monitor", "/recording/start"} {
+		if code, body := s.as(t, "", "POST", "/api/calls/"+id+path, `{"target":"1003"}`); code != 401 || body["code"] != "unauthenticated" {
+			t.Errorf("anonymous POST %s: %d %v", path, code, body)
+		}
+	}
+	// Follow lists are the administrator's: nobody else reads or sets them.
+	for _, u := range []string{"1001", "1009", "1010"} {
+		for _, m := range []string{"GET", "PUT"} {
+			if code, body := s.as(t, u, m, fmt.Sprintf("/api/users/%d/follows", users["1009"]), `{}`); code != 403 || body["code"] != "forbidden" {
+				t.Errorf("%s %s follows as %s: %d %v", m, "1009", u, code, body)
+			}
+		}
 	}
 	waitCallState(t, s, "answered", "")
+}
+
+// userIDs maps usernames to user ids (GET /api/users as admin).
+func userIDs(t *testing.T, s *server) map[string]int64 {
+	t.Helper()
+	code, body := s.as(t, "admin", "GET", "/api/users", "")
+	if code != 200 {
+		t.Fatalf("GET /api/users: %d %v", code, body)
+	}
+	out := map[string]int64{}
+	for _, u := range body["users"].([]any) {
+		m := u.(map[string]any)
+		out[m["username"].(string)] = int64(m["id"].(float64))
+	}
+	return out
 }
 
 func TestCDRVisibility(t *testing.T) {

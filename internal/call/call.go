@@ -47,8 +47,9 @@ type Call struct {
 	conf     *confState
 	transfer *transferState
 	rec      *recordingState
-	queue    *queueState    // while the ACD has the call (queue.go)
-	monitors []*pendingDial // supervisors being rung
+	queue    *queueState     // while the ACD has the call (queue.go)
+	acdLegs  map[*leg]string // legs of queue agents the ACD counts busy here, by ACD entry (consultqueue.go)
+	monitors []*pendingDial  // supervisors being rung
 
 	cancelRing        context.CancelFunc // stops the fork while ringing
 	cancelledBySystem bool
@@ -470,6 +471,11 @@ func (c *Call) end(e endInfo) {
 		}
 		cancels := c.pendingCancelsLocked()
 		queueLeft := c.queueLeftLocked()
+		acdEnded := c.acdLegsEndedLocked()
+		consultWaiting := func() {}
+		if c.consult != nil {
+			consultWaiting = c.consultEndedLocked(c.consult)
+		}
 		recs := c.stopRecordingLocked()
 		c.teardownMediaLocked()
 		info := c.infoLocked()
@@ -481,6 +487,8 @@ func (c *Call) end(e endInfo) {
 			cancel()
 		}
 		queueLeft()
+		acdEnded()
+		consultWaiting()
 		// BYE the legs still up, in parallel when there are several, so
 		// the common case (one side hung up) costs no goroutine.
 		var up []*leg

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/switchboard/switchboard/internal/events"
+	"github.com/switchboard/switchboard/internal/store"
 )
 
 // The consultation and conference rules follow the role tables of the
@@ -27,6 +28,8 @@ type consultState struct {
 	leg      *leg // the consulted party once answered
 	target   string
 	cancel   context.CancelFunc
+	acdID    string                  // the consultation's entry when it waits in a queue (consultqueue.go)
+	offers   map[string]*pendingDial // that entry's offers ringing agents
 }
 
 // ConsultInfo shows a consultation.
@@ -126,6 +129,10 @@ func (c *Call) Consult(ctx context.Context, exts []string, target string) error 
 	c.mu.Unlock()
 	c.log.Info("consultation started", "by", by.party.Number, "target", target)
 	c.m.publish(events.ConsultStarted, c, info)
+	if r.kind == store.TargetQueue && c.m.acd != nil {
+		cancel()
+		return c.consultQueue(cs, r)
+	}
 	go c.ringConsult(dctx, cs, r)
 	return nil
 }
@@ -249,15 +256,20 @@ func (c *Call) CancelConsult(exts []string) error {
 	}
 	c.consult = nil
 	cs.cancel()
+	waiting := c.consultEndedLocked(cs)
 	l := cs.leg
+	left := func() {}
 	if l != nil {
 		l.gone = true
 		c.removeOtherLocked(l)
+		left = c.acdLegLeftLocked(l)
 	}
 	cs.customer.onHold = false
 	c.applyOrLog()
 	info := c.infoLocked()
 	c.mu.Unlock()
+	waiting()
+	left()
 	c.m.publish(events.ConsultEnded, c, info)
 	if l != nil {
 		go c.releaseLeg(l, true)
@@ -455,7 +467,9 @@ func (c *Call) leave(l *leg, bye bool) {
 	}
 	c.applyOrLog()
 	info := c.infoLocked()
+	left := c.acdLegLeftLocked(l)
 	c.mu.Unlock()
+	left()
 	c.log.Info("party left", "party", l.party.Number, "role", string(l.role))
 	c.m.publish(ev, c, info)
 	c.releaseLeg(l, bye)

@@ -165,7 +165,7 @@ func (c *Call) retryRing(dsess *sipgo.DialogServerSession, r route, codecs []med
 
 // Offer implements acd.Calls: ring the agent's devices for the queue call.
 func (m *Manager) Offer(callID string, agent acd.Agent, ringFor time.Duration) {
-	if m.offerCallback(callID, agent, ringFor) {
+	if m.offerCallback(callID, agent, ringFor) || m.offerConsult(callID, agent, ringFor) {
 		return
 	}
 	c, err := m.Get(callID)
@@ -283,7 +283,7 @@ func offerFailure(err error) string {
 
 // CancelOffer implements acd.Calls: stop ringing an agent.
 func (m *Manager) CancelOffer(callID string, agent acd.Agent) {
-	if m.cancelCallbackOffer(callID, agent) {
+	if m.cancelCallbackOffer(callID, agent) || m.cancelConsultOffer(callID, agent) {
 		return
 	}
 	c, err := m.Get(callID)
@@ -305,7 +305,7 @@ func (m *Manager) CancelOffer(callID string, agent acd.Agent) {
 // Overflow implements acd.Calls: a waiting call leaves its queue for
 // destination, or ends when there is none.
 func (m *Manager) Overflow(callID, destination string) {
-	if m.dropCallback(callID, "its queue is gone") {
+	if m.dropCallback(callID, "its queue is gone") || m.overflowConsult(callID) {
 		return
 	}
 	c, err := m.Get(callID)
@@ -420,12 +420,16 @@ func (c *Call) queueLeftLocked() func() {
 // it away, their part of the interaction is over (they go to wrap-up)
 // although the call goes on.
 func (c *Call) agentLeavesLocked(l *leg) func() {
+	acdLeft := c.acdLegLeftLocked(l) // an agent who came by a consultation of a queue
 	if c.queue == nil || c.queue.agentLeg != l {
-		return func() {}
+		return acdLeft
 	}
 	notify := c.queueLeftLocked()
 	c.queue = nil
-	return notify
+	return func() {
+		notify()
+		acdLeft()
+	}
 }
 
 // checkTransferTarget refuses a transfer to an agent who may not take it.

@@ -187,3 +187,62 @@ func TestBlindTransferIntoQueueWaitsForAnAgent(t *testing.T) {
 		return nil
 	})
 }
+
+// TestConsultAQueueWaitsForAnAgent: consulting a queue waits for an
+// available agent (cancellable), then rings the one the ACD chooses; the
+// attended transfer leaves the customer with that agent, who is busy for
+// the ACD until the call ends.
+func TestConsultAQueueWaitsForAnAgent(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	for _, ext := range []string{"1006", "1007", "1008"} {
+		if code, body := s.as(t, ext, "PUT", "/api/queues/8001/members/"+ext, `{"state":"paused"}`); code != 200 {
+			t.Fatalf("pause %s: %d %v", ext, code, body)
+		}
+	}
+	cust, agent, _, id := threeParties(t, s)
+	sales := phone(t, s, "1006", supervisorHz, "udp")
+	sales.AutoAnswer(50 * time.Millisecond)
+
+	// Nobody available: the consultation waits, the customer is held; cancel it.
+	if code, body := s.as(t, "1002", "POST", "/api/calls/"+id+"/consult", `{"target":"8001"}`); code != 202 {
+		t.Fatalf("consult the queue: %d %v", code, body)
+	}
+	hearsMusic(t, cust, "customer while the queue is consulted")
+	if code, body := s.as(t, "1002", "POST", "/api/calls/"+id+"/consult/cancel", ""); code != 200 {
+		t.Fatalf("cancel: %d %v", code, body)
+	}
+	hearsOnly(t, cust, "customer after the cancel", agentHz)
+	hearsOnly(t, agent, "agent after the cancel", customerHz)
+
+	// Again, and an agent becomes available: their phone rings.
+	if code, body := s.as(t, "1002", "POST", "/api/calls/"+id+"/consult", `{"target":"8001"}`); code != 202 {
+		t.Fatalf("consult the queue again: %d %v", code, body)
+	}
+	hearsMusic(t, cust, "customer while the queue is consulted again")
+	if code, body := s.as(t, "1006", "PUT", "/api/queues/8001/members/1006", `{"state":"logged_in"}`); code != 200 {
+		t.Fatalf("1006 back: %d %v", code, body)
+	}
+	consulted := incoming(t, sales, "the queue's agent")
+	hearsOnly(t, agent, "agent consulting the queue's agent", supervisorHz)
+	hearsOnly(t, consulted, "the queue's agent", agentHz)
+	if code, body := s.as(t, "1002", "POST", "/api/calls/"+id+"/consult/transfer", ""); code != 200 {
+		t.Fatalf("complete: %d %v", code, body)
+	}
+	hearsOnly(t, cust, "customer with the queue's agent", supervisorHz)
+	state := func() any {
+		_, me := s.as(t, "1006", "GET", "/api/me/agent", "")
+		return me["state"]
+	}
+	if st := state(); st != "busy" {
+		t.Fatalf("1006 is %v during the call, want busy", st)
+	}
+	if err := cust.Hangup(ctxFor(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, func() error {
+		if st := state(); st == "busy" {
+			return fmt.Errorf("1006 still busy after the call ended")
+		}
+		return nil
+	})
+}

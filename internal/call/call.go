@@ -462,6 +462,7 @@ type endInfo struct {
 func (c *Call) end(e endInfo) {
 	c.endOnce.Do(func() {
 		defer c.m.live.Done()
+		c.awaitAnswerDecisions()
 		c.mu.Lock()
 		c.state = StateEnded
 		c.ended = true

@@ -266,6 +266,25 @@ func (c *Call) ringOffer(ctx context.Context, p *pendingDial, r route, ringFor t
 	c.applyRecordPolicy()
 }
 
+// awaitAnswerDecisions lets an agent's answer that is being put to the
+// ACD settle before the call ends: connected, it is this call's agent
+// (CDR answered by them, the ACD told the interaction ended); refused,
+// it is hung up. Otherwise a caller hanging up in that instant would be
+// "abandoned" in the CDR and "answered" in the ACD. The ACD decides in
+// microseconds; the wait is bounded anyway.
+func (c *Call) awaitAnswerDecisions() {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		c.mu.Lock()
+		pending := c.queue != nil && c.queue.answering > 0
+		c.mu.Unlock()
+		if !pending || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // offerFailure maps why an offer's dial failed to what the ACD does with
 // the agent: busy skips them a while, no answer and unreachable are RONA.
 func offerFailure(err error) string {

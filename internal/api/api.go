@@ -29,6 +29,8 @@ type Store interface {
 	Recordings(ctx context.Context, f store.RecordingFilter) ([]store.Recording, error)
 	RecordingByID(ctx context.Context, id string) (store.Recording, error)
 	RecordingIDsByCall(ctx context.Context, callIDs []string) (map[string][]string, error)
+	RecordingsByCall(ctx context.Context, callIDs []string) (map[string][]store.Recording, error)
+	ExtensionsOfUser(ctx context.Context, userID int64) ([]store.Extension, error)
 	VoicemailStore // messages and callbacks: voicemails.go
 }
 
@@ -68,6 +70,7 @@ func New(st Store, authn *auth.Service, calls *call.Manager, bus *events.Bus, lo
 	s.mux.HandleFunc("POST /api/calls/{id}/hangup", s.authed(s.hangupCall))
 	s.registerCallControl()
 	s.mux.HandleFunc("GET /api/cdrs", s.authed(s.listCDRs))
+	s.mux.HandleFunc("GET /api/interactions", s.authed(s.listInteractions))
 	s.mux.HandleFunc("GET /api/events", s.authed(s.streamEvents))
 	s.registerWebSocketRoutes()
 	s.mux.HandleFunc("GET /api/users", s.adminOnly(s.listUsers))

@@ -167,7 +167,7 @@ func TestPermissionMatrix(t *testing.T) {
 			}
 		})
 	}
-	for _, path := range []string{"/api/calls", "/api/cdrs", "/api/me", "/api/events"} {
+	for _, path := range []string{"/api/calls", "/api/cdrs", "/api/me", "/api/events", "/api/interactions"} {
 		if code, body := s.as(t, "", "GET", path, ""); code != 401 || body["code"] != "unauthenticated" {
 			t.Errorf("anonymous GET %s: %d %v", path, code, body)
 		}

@@ -481,6 +481,10 @@ func (c *Call) end(e endInfo) {
 		c.teardownMediaLocked()
 		info := c.infoLocked()
 		answeredAt, answeredBy, connected := c.answeredAt, c.answeredBy, c.connected
+		if e.disposition == store.DispositionAnswered && answeredAt.IsZero() && c.queue != nil {
+			// The queue answered; no agent did before the caller left.
+			e.disposition = store.DispositionAbandoned
+		}
 		r := c.route
 		c.mu.Unlock()
 

@@ -20,6 +20,7 @@ const (
 	DispositionCancelled   Disposition = "cancelled"   // caller hung up while ringing
 	DispositionRejected    Disposition = "rejected"    // 403/488/other 4xx-6xx
 	DispositionFailed      Disposition = "failed"      // internal or transport failure
+	DispositionAbandoned   Disposition = "abandoned"   // answered by a queue, left before an agent answered
 )
 
 // CDR is one call detail record.

@@ -39,10 +39,22 @@ type wsConfig struct {
 	// long is gone.
 	WriteTimeout time.Duration
 	// FlushEvery: connections are woken for new events at most this
-	// often, so each writes at most one frame per FlushEvery with every
+	// often, so each writes at most one frame per interval with every
 	// event that came meanwhile; an event published when the last wake
-	// is older than this goes out at once, others wait at most this long.
+	// is older than the interval goes out at once, others wait at most
+	// the interval.
 	FlushEvery time.Duration
+	// FrameBudget and MaxFlushEvery stretch that interval with the
+	// number of connections: a frame costs a write system call (on
+	// loopback the receiver's TCP processing too), the bulk of the
+	// fan-out's CPU, so the interval grows to keep the frames at about
+	// FrameBudget a second in all, up to MaxFlushEvery. 20,000 frames a
+	// second is 400 connections at 20 ms and 1,000 at 50 ms (well under
+	// half a core with 120 events a second, docs/PERFORMANCE.md); past
+	// 1,000 connections the interval stays at 50 ms and the frames grow
+	// with them.
+	FrameBudget   int
+	MaxFlushEvery time.Duration
 	// MaxBatch caps the events in one message.
 	MaxBatch int
 	// MaxMessage is the largest client message; larger ones close the
@@ -64,6 +76,8 @@ var defaultWSConfig = wsConfig{
 	IdleTimeout:           60 * time.Second,
 	WriteTimeout:          10 * time.Second,
 	FlushEvery:            20 * time.Millisecond,
+	FrameBudget:           20000,
+	MaxFlushEvery:         50 * time.Millisecond,
 	MaxBatch:              256,
 	MaxMessage:            64 << 10,
 	SendBuffer:            64 << 10,
@@ -113,11 +127,13 @@ func (s *Server) Shutdown(ctx context.Context) {
 // cursor (the last sequence number they handled) and read the events after
 // it from the bus history (events.Bus.ReadSince) when the hub's fan-out
 // goroutine — the bus's only WebSocket subscriber — rings their doorbell.
-// It rings at most once per FlushEvery: at once when it rang longer ago
-// than that, else when FlushEvery has passed since, so every connection
-// writes at most one frame per FlushEvery carrying all its events, and an
-// event waits at most FlushEvery. Each event's JSON is encoded once (by
-// the fan-out goroutine, before it rings) and the bytes are shared. A
+// It rings at most once per flush interval (FlushEvery, stretched with
+// the connections to keep within FrameBudget): at once when it rang longer
+// ago than that, else when the interval has passed since, so every
+// connection writes at most one frame per interval carrying all its
+// events, and an event waits at most the interval. Each event's JSON is
+// encoded once (by the fan-out goroutine, before it rings) and the bytes
+// are shared. A
 // client that falls more than Queue events behind is given a fresh
 // snapshot or closed; what it has not read stays in the bus's bounded
 // history, so a slow client costs no memory.
@@ -262,7 +278,7 @@ func (h *wsHub) fanOut(sub *events.Subscription, stop, done chan struct{}) {
 			if armed {
 				continue
 			}
-			if wait := h.cfg.FlushEvery - time.Since(lastRing); wait > 0 {
+			if wait := h.flushInterval() - time.Since(lastRing); wait > 0 {
 				timer.Reset(wait)
 				armed = true
 				continue
@@ -295,6 +311,17 @@ func (h *wsHub) fanOut(sub *events.Subscription, stop, done chan struct{}) {
 		lastRing = time.Now()
 		h.ring()
 	}
+}
+
+// flushInterval is FlushEvery, stretched so that ringing every connection
+// once per interval stays within FrameBudget frames a second, up to
+// MaxFlushEvery.
+func (h *wsHub) flushInterval() time.Duration {
+	d := h.cfg.FlushEvery
+	if h.cfg.FrameBudget > 0 {
+		d = max(d, min(h.cfg.MaxFlushEvery, time.Duration(h.clients.Load())*time.Second/time.Duration(h.cfg.FrameBudget)))
+	}
+	return d
 }
 
 // shutdown closes every connection with 1001 and waits for them.

@@ -110,6 +110,22 @@ func TestTopicMatching(t *testing.T) {
 	}
 }
 
+func TestFlushInterval(t *testing.T) {
+	h := newWSHub(&Server{}, defaultWSConfig)
+	for _, tt := range []struct {
+		clients int64
+		want    time.Duration
+	}{
+		{0, 20 * time.Millisecond}, {1, 20 * time.Millisecond}, {400, 20 * time.Millisecond},
+		{600, 30 * time.Millisecond}, {800, 40 * time.Millisecond}, {1000, 50 * time.Millisecond}, {5000, 50 * time.Millisecond},
+	} {
+		h.clients.Store(tt.clients)
+		if got := h.flushInterval(); got != tt.want {
+			t.Errorf("%d clients: interval %s, want %s", tt.clients, got, tt.want)
+		}
+	}
+}
+
 func TestAppendEventsMsg(t *testing.T) {
 	one := appendEventsMsg(nil, []uint64{7}, [][]byte{[]byte(`{"seq":7}`)})
 	two := appendEventsMsg(nil, []uint64{7, 9}, [][]byte{[]byte(`{"seq":7}`), []byte(`{"seq":9}`)})

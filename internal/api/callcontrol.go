@@ -453,20 +453,27 @@ func (s *Server) recordingAudio(w http.ResponseWriter, r *http.Request, p auth.P
 	if !ok {
 		return
 	}
-	f, err := os.Open(rec.Path)
+	s.serveWAV(w, r, rec.Path, rec.ID+".wav", "recording")
+}
+
+// serveWAV sends a stored WAV (recording, voicemail) as a private
+// download with range support; a file gone from the data dir is 410
+// <what>_file_missing.
+func (s *Server) serveWAV(w http.ResponseWriter, r *http.Request, path, name, what string) {
+	f, err := os.Open(path)
 	if err != nil {
-		s.log.Error("recording file missing", "recording_id", rec.ID, "error", err)
-		writeError(w, http.StatusGone, "recording_file_missing", "the recording's file is no longer there")
+		s.log.Error(what+" file missing", "file", name, "error", err)
+		writeError(w, http.StatusGone, what+"_file_missing", "the "+what+"'s file is no longer there")
 		return
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", "could not read the recording")
+		writeError(w, http.StatusInternalServerError, "internal", "could not read the "+what)
 		return
 	}
 	w.Header().Set("Content-Type", "audio/wav")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+rec.ID+`.wav"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Cache-Control", "private, no-store")
-	http.ServeContent(w, r, rec.ID+".wav", st.ModTime(), f)
+	http.ServeContent(w, r, name, st.ModTime(), f)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"time"
@@ -181,22 +180,7 @@ func (s *Server) voicemailAudio(w http.ResponseWriter, r *http.Request, p auth.P
 	if !ok {
 		return
 	}
-	f, err := os.Open(v.Path)
-	if err != nil {
-		s.log.Error("voicemail file missing", "voicemail_id", v.ID, "error", err)
-		writeError(w, http.StatusGone, "voicemail_file_missing", "the message's file is no longer there")
-		return
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", "could not read the message")
-		return
-	}
-	w.Header().Set("Content-Type", "audio/wav")
-	w.Header().Set("Content-Disposition", `attachment; filename="voicemail-`+v.ID+`.wav"`)
-	w.Header().Set("Cache-Control", "private, no-store")
-	http.ServeContent(w, r, v.ID+".wav", st.ModTime(), f)
+	s.serveWAV(w, r, v.Path, "voicemail-"+v.ID+".wav", "voicemail")
 }
 
 // callbackJSON is a courtesy callback in the API.

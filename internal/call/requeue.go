@@ -20,27 +20,10 @@ func (c *Call) requeue(ctx context.Context, by *leg, r route, progress TransferP
 	m := c.m
 	c.enterFlow(ctx, r) // the data follows the call into the queue's flow
 	c.mu.Lock()
-	switch {
-	case c.ended:
+	keep, err := c.transferableLocked(by)
+	if err != nil {
 		c.mu.Unlock()
-		return ErrCallEnded
-	case c.transfer != nil:
-		c.mu.Unlock()
-		return ErrBusyOperation
-	case c.consult != nil:
-		c.mu.Unlock()
-		return ErrConsultActive
-	case c.conf != nil:
-		c.mu.Unlock()
-		return ErrInConference
-	case by != c.a && by != c.b:
-		c.mu.Unlock()
-		return ErrNotOnCall
-	}
-	keep := c.otherPrimaryLocked(by)
-	if keep == nil || keep.gone {
-		c.mu.Unlock()
-		return ErrNotAnswered
+		return err
 	}
 	agentLeft := c.agentLeavesLocked(by) // a queue call's agent ends their part (wrap-up)
 	by.gone = true
@@ -63,7 +46,7 @@ func (c *Call) requeue(ctx context.Context, by *leg, r route, progress TransferP
 		go c.releaseLeg(by, true)
 	}
 
-	err := m.acd.Enter(acd.QueueCall{ID: c.id, Queue: r.target, CallerNumber: keep.party.Number, CallerName: keep.party.Name, Entered: entered})
+	err = m.acd.Enter(acd.QueueCall{ID: c.id, Queue: r.target, CallerNumber: keep.party.Number, CallerName: keep.party.Name, Entered: entered})
 	if err != nil {
 		c.mu.Lock()
 		if c.queue == qs {

@@ -74,27 +74,10 @@ func (c *Call) blindTransfer(ctx context.Context, by *leg, target string, progre
 		return c.requeue(ctx, by, r, progress)
 	}
 	c.mu.Lock()
-	switch {
-	case c.ended:
+	keep, err := c.transferableLocked(by)
+	if err != nil {
 		c.mu.Unlock()
-		return ErrCallEnded
-	case c.transfer != nil:
-		c.mu.Unlock()
-		return ErrBusyOperation
-	case c.consult != nil:
-		c.mu.Unlock()
-		return ErrConsultActive
-	case c.conf != nil:
-		c.mu.Unlock()
-		return ErrInConference
-	case by != c.a && by != c.b:
-		c.mu.Unlock()
-		return ErrNotOnCall
-	}
-	keep := c.otherPrimaryLocked(by)
-	if keep == nil || keep.gone {
-		c.mu.Unlock()
-		return ErrNotAnswered
+		return err
 	}
 	dctx, cancel := context.WithCancel(context.Background())
 	ts := &transferState{by: by.party.Number, keep: keep, slot: by.role, target: target, cancel: cancel}
@@ -120,6 +103,29 @@ func (c *Call) blindTransfer(ctx context.Context, by *leg, target string, progre
 	}
 	go c.completeBlind(dctx, ts, r, by, progress)
 	return nil
+}
+
+// transferableLocked checks that by may hand the call on now (no other
+// transfer, consultation or conference; by a primary party) and returns
+// the party who stays.
+func (c *Call) transferableLocked(by *leg) (keep *leg, err error) {
+	switch {
+	case c.ended:
+		return nil, ErrCallEnded
+	case c.transfer != nil:
+		return nil, ErrBusyOperation
+	case c.consult != nil:
+		return nil, ErrConsultActive
+	case c.conf != nil:
+		return nil, ErrInConference
+	case by != c.a && by != c.b:
+		return nil, ErrNotOnCall
+	}
+	keep = c.otherPrimaryLocked(by)
+	if keep == nil || keep.gone {
+		return nil, ErrNotAnswered
+	}
+	return keep, nil
 }
 
 // completeBlind rings the transfer target and connects it, or recalls the

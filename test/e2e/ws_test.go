@@ -329,7 +329,8 @@ func TestWSSlowClientsDoNotGrowServerMemory(t *testing.T) {
 	// at all, and 20–30 MB with these 20 stuck clients (the shared cache
 	// of encoded events fills to its bound of 2,048); buffering the
 	// events' JSON without a bound would add 20 × 3,000 × ~700 bytes
-	// (over 40 MB) on top.
+	// (over 40 MB) on top of the creep, 52 MB or more. The limit, 40 MB,
+	// sits between the two with room for a loaded machine.
 	rss0 := rssKB(t, pid)
 	generate(600)
 	rss1 := rssKB(t, pid)
@@ -337,7 +338,7 @@ func TestWSSlowClientsDoNotGrowServerMemory(t *testing.T) {
 	rss2 := rssKB(t, pid)
 	t.Logf("server RSS %d kB with %d stuck clients, %d kB after 1,200 events, %d kB after 3,000 more (%s)",
 		rss0, slow, rss1, rss2, took.Round(time.Millisecond))
-	if grown := rss2 - rss1; grown > 32<<10 {
+	if grown := rss2 - rss1; grown > 40<<10 {
 		t.Errorf("server RSS grew by %d kB over 3,000 events with %d stuck clients", grown, slow)
 	}
 

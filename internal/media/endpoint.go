@@ -73,6 +73,7 @@ type Endpoint struct {
 	dtmfType uint8       // 0 = none negotiated
 	onDTMF   DTMFHandler
 	dtmf     dtmfState
+	inSeq    seqTracker // for the loss count
 
 	bridge *Bridge
 	peer   *Endpoint // the other endpoint of bridge
@@ -270,6 +271,9 @@ func (ep *Endpoint) handle(pkt []byte, src netip.AddrPort) {
 		e.stats.dropped.Add(1)
 		return
 	}
+	if lost := ep.inSeq.next(h.ssrc, h.seq); lost > 0 {
+		e.stats.lost.Add(uint64(lost))
+	}
 	var digit byte
 	var durMS int
 	var handler DTMFHandler
@@ -394,4 +398,33 @@ func (ep *Endpoint) sendMusic(buf []byte, now int64) bool {
 
 	_, err := conn.WriteToUDPAddrPort(buf[:rtpFixedLen+frameSamples], dest)
 	return err == nil
+}
+
+// seqTracker counts packets lost on the way to us from the gaps in a
+// stream's sequence numbers (RFC 3550 §A.3, simplified): a jump ahead of
+// more than one counts the missing ones; a late or duplicate packet, a new
+// SSRC or a jump of more than maxSeqJump (a restart, not loss) counts
+// nothing.
+type seqTracker struct {
+	ssrc uint32
+	seq  uint16
+	seen bool
+}
+
+const maxSeqJump = 3000 // a minute of 20 ms packets
+
+func (t *seqTracker) next(ssrc uint32, seq uint16) int {
+	if !t.seen || ssrc != t.ssrc {
+		t.ssrc, t.seq, t.seen = ssrc, seq, true
+		return 0
+	}
+	delta := seq - t.seq // modulo 2^16
+	if delta == 0 || delta >= 0x8000 {
+		return 0 // a duplicate or a late packet
+	}
+	t.seq = seq
+	if delta > maxSeqJump {
+		return 0
+	}
+	return int(delta) - 1
 }

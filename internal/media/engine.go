@@ -105,6 +105,7 @@ type Engine struct {
 // engineCounters are shared by all packet goroutines, hence atomic.
 type engineCounters struct {
 	in, forwarded, dropped, music, dtmf, mixed atomic.Uint64
+	lost                                       atomic.Uint64
 	mixTicks, mixLate, mixFrames, recDrops     atomic.Uint64
 }
 
@@ -239,6 +240,7 @@ type EngineStats struct {
 	PacketsForwarded uint64 // RTP packets sent to a peer
 	PacketsMixed     uint64 // audio packets taken into a mixer's jitter buffer
 	PacketsDropped   uint64 // malformed, unlatched, late or not forwarded
+	PacketsLost      uint64 // never arrived: gaps in the senders' sequence numbers
 	MusicFrames      uint64 // music-on-hold packets sent
 	DTMFEvents       uint64 // RFC 4733 digits decoded (one per event)
 	MixerTicks       uint64 // 20 ms ticks summed over mixers
@@ -261,6 +263,7 @@ func (e *Engine) Stats() EngineStats {
 		PacketsIn:        e.stats.in.Load(),
 		PacketsForwarded: e.stats.forwarded.Load(),
 		PacketsMixed:     e.stats.mixed.Load(),
+		PacketsLost:      e.stats.lost.Load(),
 		PacketsDropped:   e.stats.dropped.Load(),
 		MusicFrames:      e.stats.music.Load(),
 		DTMFEvents:       e.stats.dtmf.Load(),

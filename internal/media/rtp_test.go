@@ -1,7 +1,9 @@
 package media
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 )
@@ -122,4 +124,56 @@ func FuzzParseRTP(f *testing.F) {
 			t.Fatalf("payload bounds %d..%d of %d", h.payloadOff, h.payloadEnd, len(b))
 		}
 	})
+}
+
+func TestSeqTrackerCountsLoss(t *testing.T) {
+	tests := []struct {
+		name string
+		seqs []uint16
+		ssrc []uint32 // per packet; nil: all 1
+		want int
+	}{
+		{"in order", []uint16{1, 2, 3, 4}, nil, 0},
+		{"two lost", []uint16{1, 2, 5, 6}, nil, 2},
+		{"wrap around", []uint16{65534, 65535, 0, 2}, nil, 1},
+		{"late and duplicate count nothing", []uint16{10, 12, 11, 12, 13}, nil, 1},
+		{"new ssrc restarts", []uint16{1, 2, 900, 901}, []uint32{1, 1, 2, 2}, 0},
+		{"a huge jump is a restart", []uint16{1, 2, 20000, 20001}, nil, 0},
+	}
+	for _, tt := range tests {
+		var tr seqTracker
+		got := 0
+		for i, s := range tt.seqs {
+			ssrc := uint32(1)
+			if tt.ssrc != nil {
+				ssrc = tt.ssrc[i]
+			}
+			got += tr.next(ssrc, s)
+		}
+		if got != tt.want {
+			t.Errorf("%s: lost %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestEngineCountsLostPackets: gaps in what a phone sends show in
+// EngineStats.PacketsLost.
+func TestEngineCountsLostPackets(t *testing.T) {
+	e := newTestEngine(t, 41980, 41989)
+	ep := newTestEndpoint(t, e)
+	p := newPhone(t)
+	ep.SetRemote(p.addr(), PCMU, 0)
+	frame := ulawFrame(make([]int16, 160))
+	for _, seq := range []uint16{100, 101, 104, 105, 103} { // 102 lost; 103 arrives late
+		p.sendPacket(ep.LocalAddr(), false, PCMU.PayloadType, seq, uint32(seq)*160, frame)
+	}
+	eventually(t, 2*time.Second, func() error {
+		if st := e.Stats(); st.PacketsIn < 5 {
+			return fmt.Errorf("%d packets in", st.PacketsIn)
+		}
+		return nil
+	})
+	if lost := e.Stats().PacketsLost; lost != 2 {
+		t.Errorf("PacketsLost = %d, want 2 (102 and 103 were missing when 104 came; a late packet is not undone)", lost)
+	}
 }

@@ -140,6 +140,8 @@ func NewExporter(src Sources) (*Exporter, error) {
 			func() float64 { return float64(m.Stats().PacketsForwarded) })
 		r.CounterFunc("switchboard_rtp_packets_dropped_total", "RTP packets received and not relayed (malformed, unlatched, no peer).",
 			func() float64 { return float64(m.Stats().PacketsDropped) })
+		r.CounterFunc("switchboard_rtp_packets_lost_total", "RTP packets that never arrived (gaps in the senders' sequence numbers).",
+			func() float64 { return float64(m.Stats().PacketsLost) })
 		r.CounterFunc("switchboard_rtp_music_frames_total", "Music-on-hold RTP packets sent.",
 			func() float64 { return float64(m.Stats().MusicFrames) })
 		r.CounterFunc("switchboard_dtmf_events_total", "RFC 4733 DTMF digits decoded.",

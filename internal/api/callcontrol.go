@@ -41,6 +41,7 @@ func (s *Server) registerCallControl() {
 	s.mux.HandleFunc("POST /api/calls/{id}/leave", s.authed(s.consultOp(func(c *call.Call, ex []string) error { return c.Leave(ex) })))
 	s.mux.HandleFunc("POST /api/calls/{id}/join", s.authed(s.joinCalls))
 	s.mux.HandleFunc("POST /api/calls/{id}/pickup", s.authed(s.pickupCall))
+	s.mux.HandleFunc("POST /api/calls/{id}/answer", s.authed(s.consultOp(func(c *call.Call, ex []string) error { return c.AnswerAt(ex) })))
 	s.mux.HandleFunc("POST /api/calls/{id}/monitor", s.authed(s.startMonitor))
 	s.mux.HandleFunc("PUT /api/calls/{id}/monitor", s.authed(s.changeMonitor))
 	s.mux.HandleFunc("DELETE /api/calls/{id}/monitor", s.authed(s.stopMonitor))

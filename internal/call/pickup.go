@@ -83,6 +83,31 @@ func (c *Call) Redirect(ctx context.Context, actorExt, target string) error {
 	return nil
 }
 
+// AnswerAt answers a call ringing at one of exts from the console: the
+// ringing stops and the call rings again at that extension's devices with
+// Call-Info answer-after=0, which desk phones and softphones answer by
+// themselves. A phone that ignores it just rings again.
+func (c *Call) AnswerAt(exts []string) error {
+	c.mu.Lock()
+	ext := ""
+	for _, e := range exts {
+		if slices.Contains(c.route.members, e) {
+			ext = e
+			break
+		}
+	}
+	c.mu.Unlock()
+	if ext == "" {
+		return fmt.Errorf("answer %s: %w", c.id, ErrNotOnCall)
+	}
+	r := extensionRoute(ext)
+	r.autoAnswer = true
+	if err := c.sendRingControl(ringControl{redirect: &r}); err != nil {
+		return fmt.Errorf("answer %s: %w", c.id, err)
+	}
+	return nil
+}
+
 // PickupTo takes a call ringing elsewhere to extension ext (the console's
 // pickup): the call rings at ext only.
 func (c *Call) PickupTo(ext string) error {

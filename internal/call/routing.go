@@ -106,6 +106,9 @@ type route struct {
 	members   []string     // extensions to ring
 	trunk     *store.Trunk // for outbound
 	callerID  string       // number presented to the callee
+	// autoAnswer asks the devices to answer by themselves (the console's
+	// answer): Call-Info answer-after=0.
+	autoAnswer bool
 }
 
 func (r route) describe() string {
@@ -287,11 +290,12 @@ func queueRoute(q store.Queue, exclude string) route {
 
 // destination is one INVITE of a fork.
 type destination struct {
-	uri       sip.Uri
-	addr      string // where to send (host:port)
-	transport string
-	label     string // extension or trunk name, for the CDR
-	trunk     *store.Trunk
+	uri        sip.Uri
+	addr       string // where to send (host:port)
+	transport  string
+	label      string // extension or trunk name, for the CDR
+	trunk      *store.Trunk
+	autoAnswer bool
 }
 
 func (m *Manager) destinations(r route, callerSource string) []destination {
@@ -318,7 +322,7 @@ func (m *Manager) destinations(r route, callerSource string) []destination {
 			if tr == "" {
 				tr = "udp"
 			}
-			out = append(out, destination{uri: c.URI, addr: c.Source, transport: tr, label: ext})
+			out = append(out, destination{uri: c.URI, addr: c.Source, transport: tr, label: ext, autoAnswer: r.autoAnswer})
 		}
 	}
 	return out

@@ -396,6 +396,9 @@ func (c *Call) fork(ctx context.Context, d destination, from Party, sdp []byte, 
 	req.AppendHeader(&contact)
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.AppendHeader(sip.NewHeader("Allow", m.sip.Allow()))
+	if d.autoAnswer {
+		req.AppendHeader(sip.NewHeader("Call-Info", "<sip:"+m.sip.Host()+">;answer-after=0"))
+	}
 	req.SetBody(sdp)
 
 	dlg, err := m.dialogUA(d.transport).WriteInvite(ctx, req)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -235,6 +236,11 @@ func (p *Phone) acceptInvite(req *sip.Request, tx sip.ServerTransaction) {
 	p.mu.Lock()
 	auto, delay := p.autoOn, p.autoDelay
 	p.mu.Unlock()
+	if requestsAutoAnswer(req) {
+		// The PBX asks the phone to answer by itself (a console's
+		// "answer"), as desk phones do for Call-Info answer-after=0.
+		auto, delay = true, 0
+	}
 	if auto {
 		p.goFn(func() {
 			t := time.NewTimer(delay)
@@ -392,4 +398,16 @@ func (c *Call) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	if err := c.ssess.ReadAck(req, tx); err != nil {
 		c.log.Debug("siptest: ACK not for the initial INVITE", "error", err)
 	}
+}
+
+// requestsAutoAnswer reports whether an INVITE asks to be answered at once:
+// Call-Info with answer-after=0 (the form Polycom, Yealink, Snom and
+// baresip understand).
+func requestsAutoAnswer(req *sip.Request) bool {
+	for _, h := range req.GetHeaders("Call-Info") {
+		if strings.Contains(strings.ReplaceAll(strings.ToLower(h.Value()), " ", ""), "answer-after=0") {
+			return true
+		}
+	}
+	return false
 }

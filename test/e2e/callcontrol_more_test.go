@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -371,4 +372,41 @@ func TestRecordingPolicyAndAdminAutoResume(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestAnswerFromConsole: a call ringing at the user's phone is answered
+// from the console; the phone is asked to answer by itself (Call-Info
+// answer-after=0).
+func TestAnswerFromConsole(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	p1 := phone(t, s, "1001", customerHz, "udp")
+	p2 := phone(t, s, "1002", agentHz, "udp") // rings; its user answers from the console
+	done := make(chan *siptest.Call, 1)
+	go func() {
+		c, _ := p1.Dial(ctxFor(t, 20*time.Second), "1002")
+		done <- c
+	}()
+	first := incoming(t, p2, "1002 ringing")
+	id := waitCallState(t, s, "ringing", "")
+	if code, body := s.as(t, "1003", "POST", "/api/calls/"+id+"/answer", ""); code != 403 {
+		t.Fatalf("answer by someone the call does not ring for: %d %v, want 403", code, body)
+	}
+	if code, body := s.as(t, "1002", "POST", "/api/calls/"+id+"/answer", ""); code != 200 {
+		t.Fatalf("answer: %d %v", code, body)
+	}
+	select {
+	case <-first.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first ringing was not cancelled")
+	}
+	answered := incoming(t, p2, "1002 asked to answer")
+	if got := answered.Header("Call-Info"); !strings.Contains(got, "answer-after=0") {
+		t.Errorf("Call-Info %q, want answer-after=0", got)
+	}
+	cust := <-done
+	if cust == nil {
+		t.Fatal("the caller's call was not answered")
+	}
+	hearsOnly(t, cust, "caller", agentHz)
+	hearsOnly(t, answered, "answered from the console", customerHz)
 }

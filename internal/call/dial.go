@@ -42,6 +42,12 @@ type pendingDial struct {
 	target string
 	by     string // extension of who asked
 	mode   MonitorMode
+
+	// For queue offers, under the Call's mu: the current ringing attempt,
+	// and whether to ring again asking the phone to answer by itself (the
+	// agent answered from the console).
+	attempt context.CancelFunc
+	redial  bool
 }
 
 // ourCodecs are offered on legs we originate: both G.711 laws, since the

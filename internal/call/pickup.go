@@ -89,6 +89,20 @@ func (c *Call) Redirect(ctx context.Context, actorExt, target string) error {
 // themselves. A phone that ignores it just rings again.
 func (c *Call) AnswerAt(exts []string) error {
 	c.mu.Lock()
+	if qs := c.queue; qs != nil && c.b == nil {
+		// A queue call offered to the user: ring that offer again.
+		for _, e := range exts {
+			if p := qs.offers[e]; p != nil && p.attempt != nil {
+				p.redial = true
+				attempt := p.attempt
+				c.mu.Unlock()
+				attempt()
+				return nil
+			}
+		}
+		c.mu.Unlock()
+		return fmt.Errorf("answer %s: %w", c.id, ErrNotRinging)
+	}
 	ext := ""
 	for _, e := range exts {
 		if slices.Contains(c.route.members, e) {

@@ -205,7 +205,27 @@ func firstExt(a acd.Agent) string {
 func (c *Call) ringOffer(ctx context.Context, p *pendingDial, r route, ringFor time.Duration) {
 	defer p.cancel()
 	m := c.m
-	l, err := c.dialLeg(ctx, dialSpec{route: r, from: c.caller, role: roleCallee, ring: ringFor})
+	var l *leg
+	var err error
+	for {
+		actx, acancel := context.WithCancel(ctx)
+		c.mu.Lock()
+		p.attempt = acancel
+		c.mu.Unlock()
+		l, err = c.dialLeg(actx, dialSpec{route: r, from: c.caller, role: roleCallee, ring: ringFor})
+		acancel()
+		if errors.Is(err, ErrDialCancelled) && ctx.Err() == nil {
+			c.mu.Lock()
+			again := p.redial
+			p.redial = false
+			c.mu.Unlock()
+			if again { // answered from the console: ring again, answer-after=0
+				r.autoAnswer = true
+				continue
+			}
+		}
+		break
+	}
 	c.mu.Lock()
 	qs := c.queue
 	mine := qs != nil && qs.offers[p.target] == p

@@ -246,3 +246,38 @@ func TestConsultAQueueWaitsForAnAgent(t *testing.T) {
 		return nil
 	})
 }
+
+// TestAnswerQueueOfferFromConsole: an agent answers the queue call ringing
+// on their phone from the console.
+func TestAnswerQueueOfferFromConsole(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	if code, body := s.as(t, "1001", "PUT", "/api/queues/8000/members/1001", `{"state":"paused"}`); code != 200 {
+		t.Fatalf("pause 1001: %d %v", code, body)
+	}
+	ap := phone(t, s, "1002", agentHz, "udp") // rings; answered from the console
+	cp := phone(t, s, "1009", customerHz, "udp")
+	cust, err := cp.Dial(ctxFor(t, 10*time.Second), "8000")
+	if err != nil {
+		t.Fatalf("dial queue: %v", err)
+	}
+	first := incoming(t, ap, "offer")
+	id := waitCallState(t, s, "queued", "")
+	if code, body := s.as(t, "1002", "POST", "/api/calls/"+id+"/answer", ""); code != 200 {
+		t.Fatalf("answer: %d %v", code, body)
+	}
+	select {
+	case <-first.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first ringing of the offer was not cancelled")
+	}
+	agent := incoming(t, ap, "offer rung to answer by itself")
+	hearsOnly(t, cust, "customer", agentHz)
+	hearsOnly(t, agent, "agent", customerHz)
+	eventually(t, 5*time.Second, func() error {
+		_, me := s.as(t, "1002", "GET", "/api/me/agent", "")
+		if me["state"] != "busy" {
+			return fmt.Errorf("1002 is %v, want busy", me["state"])
+		}
+		return nil
+	})
+}

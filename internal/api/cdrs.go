@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/csv"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -66,26 +67,8 @@ func (s *Server) myCDRs(w http.ResponseWriter, r *http.Request, p auth.Principal
 func (s *Server) writeCDRs(w http.ResponseWriter, r *http.Request, p auth.Principal, all bool) {
 	q := r.URL.Query()
 	f := store.CDRFilter{Limit: 100, Extension: q.Get("extension"), Queue: q.Get("queue")}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 10000 {
-			writeError(w, http.StatusBadRequest, "invalid_limit", "limit must be 1..10000")
-			return
-		}
-		f.Limit = n
-	}
-	for _, tp := range []struct {
-		name string
-		dst  *time.Time
-	}{{"since", &f.Since}, {"until", &f.Until}} {
-		if v := q.Get(tp.name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, "invalid_"+tp.name, tp.name+" must be an RFC 3339 time, e.g. 2026-11-21T09:00:00Z")
-				return
-			}
-			*tp.dst = t
-		}
+	if !readPage(w, q, &f) {
+		return
 	}
 	format := q.Get("format")
 	if format != "" && format != "json" && format != "csv" {
@@ -177,6 +160,33 @@ func isNumber(v string) bool {
 	for _, r := range v {
 		if r < '0' || r > '9' {
 			return false
+		}
+	}
+	return true
+}
+
+// readPage reads the limit (1–10,000) and the since/until times (RFC
+// 3339) of a CDR-like query into f, answering 400 on bad values.
+func readPage(w http.ResponseWriter, q url.Values, f *store.CDRFilter) bool {
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			writeError(w, http.StatusBadRequest, "invalid_limit", "limit must be 1..10000")
+			return false
+		}
+		f.Limit = n
+	}
+	for _, tp := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := q.Get(tp.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, "invalid_"+tp.name, tp.name+" must be an RFC 3339 time, e.g. 2026-11-21T09:00:00Z")
+				return false
+			}
+			*tp.dst = t
 		}
 	}
 	return true

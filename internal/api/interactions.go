@@ -101,26 +101,8 @@ func (s *Server) acdEngine() *acd.Engine {
 func (s *Server) listInteractions(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	q := r.URL.Query()
 	f := store.CDRFilter{Limit: 100, Scope: s.interactionScope(p)}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 10000 {
-			writeError(w, http.StatusBadRequest, "invalid_limit", "limit must be 1..10000")
-			return
-		}
-		f.Limit = n
-	}
-	for _, tp := range []struct {
-		name string
-		dst  *time.Time
-	}{{"since", &f.Since}, {"until", &f.Until}} {
-		if v := q.Get(tp.name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, "invalid_"+tp.name, tp.name+" must be an RFC 3339 time, e.g. 2026-11-21T09:00:00Z")
-				return
-			}
-			*tp.dst = t
-		}
+	if !readPage(w, q, &f) {
+		return
 	}
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
 		writeError(w, http.StatusBadRequest, "invalid_until", "until must be after since")

@@ -94,29 +94,10 @@ func (s *Store) Callbacks(ctx context.Context, f CallbackFilter) ([]Callback, er
 		q += ` AND status = ?`
 		args = append(args, f.Status)
 	}
-	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
+	limit := listLimit(f.Limit)
 	q += ` ORDER BY requested_at, id LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list callbacks: %w", err)
-	}
-	defer rows.Close()
-	var out []Callback
-	for rows.Next() {
-		c, err := scanCallback(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list callbacks: %w", err)
-	}
-	return out, nil
+	return queryList(ctx, s.r, "callbacks", q, args, scanCallback)
 }
 
 // CallbackByID returns one callback or ErrNotFound.

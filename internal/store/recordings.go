@@ -57,29 +57,10 @@ func (s *Store) Recordings(ctx context.Context, f RecordingFilter) ([]Recording,
 		q += ` AND (',' || parties || ',') LIKE ?`
 		args = append(args, "%,"+f.Extension+",%")
 	}
-	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
+	limit := listLimit(f.Limit)
 	q += ` ORDER BY started_at DESC LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list recordings: %w", err)
-	}
-	defer rows.Close()
-	var out []Recording
-	for rows.Next() {
-		r, err := scanRecording(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list recordings: %w", err)
-	}
-	return out, nil
+	return queryList(ctx, s.r, "recordings", q, args, scanRecording)
 }
 
 // RecordingByID returns one recording or ErrNotFound.
@@ -93,7 +74,39 @@ func (s *Store) RecordingByID(ctx context.Context, id string) (Recording, error)
 	return r, err
 }
 
+// rowScanner is *sql.Row or *sql.Rows: one scan function serves the
+// single-row lookup and the list.
 type rowScanner interface{ Scan(dest ...any) error }
+
+// listLimit bounds a list query: 1–1000 rows, 100 when not given.
+func listLimit(n int) int {
+	if n <= 0 || n > 1000 {
+		return 100
+	}
+	return n
+}
+
+// queryList runs a list query on the read pool and scans every row; what
+// names the list in errors.
+func queryList[T any](ctx context.Context, db *sql.DB, what, q string, args []any, scan func(rowScanner) (T, error)) ([]T, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	return out, nil
+}
 
 func scanRecording(row rowScanner) (Recording, error) {
 	var r Recording

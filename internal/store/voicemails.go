@@ -81,29 +81,10 @@ func (s *Store) Voicemails(ctx context.Context, f VoicemailFilter) ([]Voicemail,
 		q += ` AND status = ?`
 		args = append(args, f.Status)
 	}
-	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
+	limit := listLimit(f.Limit)
 	q += ` ORDER BY created_at DESC, id LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list voicemails: %w", err)
-	}
-	defer rows.Close()
-	var out []Voicemail
-	for rows.Next() {
-		v, err := scanVoicemail(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list voicemails: %w", err)
-	}
-	return out, nil
+	return queryList(ctx, s.r, "voicemails", q, args, scanVoicemail)
 }
 
 // VoicemailByID returns one message or ErrNotFound.

@@ -130,14 +130,9 @@ func (c *Call) dialLeg(ctx context.Context, spec dialSpec) (*leg, error) {
 		err = media.ErrNoCommonCodec
 	}
 	l.client, l.dialogID, l.label = winner.dialog, winner.dialog.ID, winner.dest.label
+	l.party = m.answeringParty(ctx, spec.route, winner.dest)
 	if winner.dest.trunk == nil {
 		l.ext = winner.dest.label
-		l.party = Party{Number: winner.dest.label, Kind: "extension"}
-		if e, lerr := m.st.ExtensionByNumber(ctx, l.ext); lerr == nil {
-			l.party.Name = e.DisplayName
-		}
-	} else {
-		l.party = Party{Number: spec.route.target, Kind: "external"}
 	}
 	if err != nil {
 		c.log.Warn("new leg answered with unusable SDP; hanging up", "leg", l.label, "error", err)

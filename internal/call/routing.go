@@ -109,6 +109,25 @@ type route struct {
 	// autoAnswer asks the devices to answer by themselves (the console's
 	// answer): Call-Info answer-after=0.
 	autoAnswer bool
+	// targetName is the display name of an extension target, read with
+	// the extension while routing, so the answering leg needs no lookup.
+	targetName string
+}
+
+// answeringParty is who a leg that reached destination d is: the
+// extension (its name from the route when it is the route's target, else
+// looked up) or the external number dialled.
+func (m *Manager) answeringParty(ctx context.Context, r route, d destination) Party {
+	if d.trunk != nil {
+		return Party{Number: r.target, Kind: "external"}
+	}
+	p := Party{Number: d.label, Kind: "extension"}
+	if r.kind == store.TargetExtension && r.target == d.label && r.targetName != "" {
+		p.Name = r.targetName
+	} else if e, err := m.st.ExtensionByNumber(ctx, d.label); err == nil {
+		p.Name = e.DisplayName
+	}
+	return p
 }
 
 func (r route) describe() string {
@@ -169,10 +188,10 @@ func (m *Manager) routeFromExtension(ctx context.Context, rt *routingTable, call
 		return route{}, &routeError{code: sip.StatusAddressIncomplete, reason: "Address Incomplete",
 			disposition: store.DispositionRejected, err: err}
 	}
-	if _, err := m.st.ExtensionByNumber(ctx, number); err == nil {
-		r, err := m.routeTarget(ctx, store.TargetExtension, number, "")
+	if e, err := m.st.ExtensionByNumber(ctx, number); err == nil {
+		r := extensionTarget(e)
 		r.direction = "internal"
-		return r, err
+		return r, nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return route{}, err
 	}
@@ -256,13 +275,14 @@ func (m *Manager) refuse(tx sip.ServerTransaction, req *sip.Request, caller Part
 func (m *Manager) routeTarget(ctx context.Context, kind store.TargetKind, target, exclude string) (route, error) {
 	switch kind {
 	case store.TargetExtension:
-		if _, err := m.st.ExtensionByNumber(ctx, target); err != nil {
+		e, err := m.st.ExtensionByNumber(ctx, target)
+		if err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return route{}, notFound("extension %s", target)
 			}
 			return route{}, err
 		}
-		return route{kind: kind, target: target, members: []string{target}}, nil
+		return extensionTarget(e), nil
 	case store.TargetQueue:
 		q, err := m.st.QueueByNumber(ctx, target)
 		if err != nil {
@@ -275,6 +295,11 @@ func (m *Manager) routeTarget(ctx context.Context, kind store.TargetKind, target
 	default:
 		return route{}, notFound("unknown target kind %q", kind)
 	}
+}
+
+// extensionTarget rings extension e's devices.
+func extensionTarget(e store.Extension) route {
+	return route{kind: store.TargetExtension, target: e.Number, members: []string{e.Number}, targetName: e.DisplayName}
 }
 
 // queueRoute rings every member (the ACD's strategies come later).

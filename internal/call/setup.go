@@ -477,14 +477,12 @@ func (c *Call) answer(dsess *sipgo.DialogServerSession, w *forkResult, codecs []
 	}
 	b := c.b
 	b.client, b.dialogID, b.label = w.dialog, w.dialog.ID, w.dest.label
+	c.mu.Lock()
+	r := c.route
+	c.mu.Unlock()
+	b.party = c.m.answeringParty(ctx, r, w.dest)
 	if w.dest.trunk == nil {
 		b.ext = w.dest.label
-		b.party = Party{Number: w.dest.label, Kind: "extension"}
-		if e, err := c.m.st.ExtensionByNumber(ctx, b.ext); err == nil {
-			b.party.Name = e.DisplayName
-		}
-	} else {
-		b.party = Party{Number: c.route.target, Kind: "external"}
 	}
 	c.m.addDialog(b)
 

@@ -51,6 +51,11 @@ type queueSettings struct {
 	OverflowDestination string `json:"overflow_destination"`
 	JoinEmpty           bool   `json:"join_empty"`
 	ServiceLevelS       int    `json:"service_level_s"`
+	// Capacity planning: the percentage of callers to answer within
+	// service_level_s, and the highest agent occupancy to plan for (0: no
+	// limit).
+	ServiceLevelTargetPct int `json:"service_level_target_pct"`
+	MaxOccupancyPct       int `json:"max_occupancy_pct"`
 	// What a waiting caller hears and may choose (SPEC Q5, O3).
 	AnnounceIntervalS int  `json:"announce_interval_s"` // position and wait every so often; 0: never
 	AnnouncePosition  bool `json:"announce_position"`
@@ -64,6 +69,7 @@ func newQueueView(q store.Queue) queueView {
 		queueSettings: queueSettings{RingTimeS: int(q.RingTime / time.Second), WrapupTimeS: int(q.WrapupTime / time.Second),
 			MaxWaiting: q.MaxWaiting, MaxWaitS: int(q.MaxWait / time.Second), OverflowDestination: q.OverflowDestination,
 			JoinEmpty: !q.RefuseWhenEmpty, ServiceLevelS: int(q.ServiceLevel / time.Second),
+			ServiceLevelTargetPct: q.ServiceLevelTarget, MaxOccupancyPct: q.MaxOccupancy,
 			AnnounceIntervalS: int(max(q.AnnounceInterval, 0) / time.Second), AnnouncePosition: !q.OmitPosition,
 			AnnounceEWT: !q.OmitEWT, OfferVoicemail: q.OfferVoicemail, OfferCallback: q.OfferCallback}}
 	for i, m := range q.Members {
@@ -87,6 +93,8 @@ type queueBody struct {
 	OverflowDestination *string            `json:"overflow_destination"`
 	JoinEmpty           *bool              `json:"join_empty"`
 	ServiceLevelS       *int               `json:"service_level_s"`
+	ServiceLevelTarget  *int               `json:"service_level_target_pct"`
+	MaxOccupancy        *int               `json:"max_occupancy_pct"`
 	AnnounceIntervalS   *int               `json:"announce_interval_s"`
 	AnnouncePosition    *bool              `json:"announce_position"`
 	AnnounceEWT         *bool              `json:"announce_ewt"`
@@ -96,7 +104,7 @@ type queueBody struct {
 
 func (b queueBody) settings() settingsBody {
 	return settingsBody{b.RingTimeS, b.WrapupTimeS, b.MaxWaiting, b.MaxWaitS, b.OverflowDestination, b.JoinEmpty, b.ServiceLevelS,
-		b.AnnounceIntervalS, b.AnnouncePosition, b.AnnounceEWT, b.OfferVoicemail, b.OfferCallback}
+		b.ServiceLevelTarget, b.MaxOccupancy, b.AnnounceIntervalS, b.AnnouncePosition, b.AnnounceEWT, b.OfferVoicemail, b.OfferCallback}
 }
 
 // settingsBody are the queue settings in a request; absent ones are nil.
@@ -108,6 +116,8 @@ type settingsBody struct {
 	OverflowDestination *string `json:"overflow_destination"`
 	JoinEmpty           *bool   `json:"join_empty"`
 	ServiceLevelS       *int    `json:"service_level_s"`
+	ServiceLevelTarget  *int    `json:"service_level_target_pct"`
+	MaxOccupancy        *int    `json:"max_occupancy_pct"`
 	AnnounceIntervalS   *int    `json:"announce_interval_s"`
 	AnnouncePosition    *bool   `json:"announce_position"`
 	AnnounceEWT         *bool   `json:"announce_ewt"`
@@ -127,6 +137,8 @@ func (b settingsBody) check() *fieldError {
 		{"max_waiting", b.MaxWaiting, 0, 10000},
 		{"max_wait_s", b.MaxWaitS, 0, 86400},
 		{"service_level_s", b.ServiceLevelS, 1, 3600},
+		{"service_level_target_pct", b.ServiceLevelTarget, 1, 99},
+		{"max_occupancy_pct", b.MaxOccupancy, 0, 100},
 		{"announce_interval_s", b.AnnounceIntervalS, 0, 3600},
 	}
 	for _, r := range ranges {
@@ -153,6 +165,12 @@ func (b settingsBody) apply(q *store.Queue) {
 	sec(b.ServiceLevelS, &q.ServiceLevel)
 	if b.MaxWaiting != nil {
 		q.MaxWaiting = *b.MaxWaiting
+	}
+	if b.ServiceLevelTarget != nil {
+		q.ServiceLevelTarget = *b.ServiceLevelTarget
+	}
+	if b.MaxOccupancy != nil {
+		q.MaxOccupancy = *b.MaxOccupancy
 	}
 	if b.OverflowDestination != nil {
 		q.OverflowDestination = *b.OverflowDestination
@@ -290,6 +308,8 @@ func (s *Server) createQueue(w http.ResponseWriter, r *http.Request, p auth.Prin
 		OverflowDestination *string            `json:"overflow_destination"`
 		JoinEmpty           *bool              `json:"join_empty"`
 		ServiceLevelS       *int               `json:"service_level_s"`
+		ServiceLevelTarget  *int               `json:"service_level_target_pct"`
+		MaxOccupancy        *int               `json:"max_occupancy_pct"`
 		AnnounceIntervalS   *int               `json:"announce_interval_s"`
 		AnnouncePosition    *bool              `json:"announce_position"`
 		AnnounceEWT         *bool              `json:"announce_ewt"`
@@ -302,6 +322,7 @@ func (s *Server) createQueue(w http.ResponseWriter, r *http.Request, p auth.Prin
 	qb := queueBody{Name: body.Name, Strategy: body.Strategy, Members: body.Members, RingTimeS: body.RingTimeS,
 		WrapupTimeS: body.WrapupTimeS, MaxWaiting: body.MaxWaiting, MaxWaitS: body.MaxWaitS,
 		OverflowDestination: body.OverflowDestination, JoinEmpty: body.JoinEmpty, ServiceLevelS: body.ServiceLevelS,
+		ServiceLevelTarget: body.ServiceLevelTarget, MaxOccupancy: body.MaxOccupancy,
 		AnnounceIntervalS: body.AnnounceIntervalS, AnnouncePosition: body.AnnouncePosition, AnnounceEWT: body.AnnounceEWT,
 		OfferVoicemail: body.OfferVoicemail, OfferCallback: body.OfferCallback}
 	if !shortNumber.MatchString(body.Number) {

@@ -40,6 +40,13 @@ type Queue struct {
 	// ServiceLevel is the "answered within" of the queue's service level.
 	// Zero means DefaultServiceLevel.
 	ServiceLevel time.Duration
+	// ServiceLevelTarget is the percentage of callers the queue aims to
+	// answer within ServiceLevel (1–99), what capacity planning sizes the
+	// agents for. Zero means DefaultServiceLevelTarget.
+	ServiceLevelTarget int
+	// MaxOccupancy, 1–100, also keeps the planned agents busy at most
+	// that percentage of their time; zero: no limit.
+	MaxOccupancy int
 
 	// What a waiting caller hears and may choose (SPEC Q5, O3); the call
 	// layer plays it. AnnounceInterval is how often a waiting caller is
@@ -73,6 +80,8 @@ const (
 	DefaultRingTime = 20 * time.Second
 	// DefaultServiceLevel is the common "80/20" target's 20 seconds.
 	DefaultServiceLevel = 20 * time.Second
+	// DefaultServiceLevelTarget is the same target's 80 %.
+	DefaultServiceLevelTarget = 80
 	// DefaultAnnounceInterval: every 30 s a caller hears that they are not
 	// forgotten, without the announcements crowding out the music.
 	DefaultAnnounceInterval = 30 * time.Second
@@ -90,7 +99,7 @@ const (
 // queueColumns are what scanQueue reads, in its order.
 const queueColumns = `id, number, name, strategy, ring_time_s, wrapup_time_s, max_waiting,
 	max_wait_s, overflow_destination, join_empty, service_level_s, announce_interval_s, announce_position,
-	announce_ewt, offer_voicemail, offer_callback`
+	announce_ewt, offer_voicemail, offer_callback, service_level_target_pct, max_occupancy_pct`
 
 func scanQueue(sc scanner) (Queue, error) {
 	var (
@@ -100,7 +109,7 @@ func scanQueue(sc scanner) (Queue, error) {
 	)
 	if err := sc.Scan(&q.ID, &q.Number, &q.Name, &q.Strategy, &ring, &wrapup, &q.MaxWaiting,
 		&maxWait, &q.OverflowDestination, &joinEmpty, &service, &announce, &position, &ewt,
-		&q.OfferVoicemail, &q.OfferCallback); err != nil {
+		&q.OfferVoicemail, &q.OfferCallback, &q.ServiceLevelTarget, &q.MaxOccupancy); err != nil {
 		return Queue{}, err
 	}
 	q.AnnounceInterval = time.Duration(announce) * time.Second
@@ -128,6 +137,9 @@ func (q *Queue) normalise() {
 	if q.ServiceLevel == 0 {
 		q.ServiceLevel = DefaultServiceLevel
 	}
+	if q.ServiceLevelTarget == 0 {
+		q.ServiceLevelTarget = DefaultServiceLevelTarget
+	}
 	switch {
 	case q.AnnounceInterval == 0:
 		q.AnnounceInterval = DefaultAnnounceInterval
@@ -148,7 +160,8 @@ func (q *Queue) normalise() {
 func (q *Queue) configArgs() []any {
 	return []any{int64(q.RingTime / time.Second), int64(q.WrapupTime / time.Second), q.MaxWaiting,
 		int64(q.MaxWait / time.Second), q.OverflowDestination, !q.RefuseWhenEmpty, int64(q.ServiceLevel / time.Second),
-		int64(max(q.AnnounceInterval, 0) / time.Second), !q.OmitPosition, !q.OmitEWT, q.OfferVoicemail, q.OfferCallback}
+		int64(max(q.AnnounceInterval, 0) / time.Second), !q.OmitPosition, !q.OmitEWT, q.OfferVoicemail, q.OfferCallback,
+		q.ServiceLevelTarget, q.MaxOccupancy}
 }
 
 // CreateQueue inserts q with its members (logged in); ErrConflict on a
@@ -168,7 +181,8 @@ func (s *Store) CreateQueue(ctx context.Context, q Queue) (Queue, error) {
 		res, err := tx.ExecContext(ctx,
 			`INSERT INTO queues (number, name, strategy, ring_time_s, wrapup_time_s, max_waiting,
 				max_wait_s, overflow_destination, join_empty, service_level_s, announce_interval_s, announce_position,
-				announce_ewt, offer_voicemail, offer_callback) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				announce_ewt, offer_voicemail, offer_callback, service_level_target_pct, max_occupancy_pct)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			append([]any{q.Number, q.Name, q.Strategy}, q.configArgs()...)...)
 		if err != nil {
 			return mapErr(err)
@@ -335,7 +349,7 @@ func (s *Store) UpdateQueue(ctx context.Context, number string, fn func(*Queue) 
 		if _, err := tx.ExecContext(ctx, `UPDATE queues SET name = ?, strategy = ?, ring_time_s = ?,
 			wrapup_time_s = ?, max_waiting = ?, max_wait_s = ?, overflow_destination = ?, join_empty = ?,
 			service_level_s = ?, announce_interval_s = ?, announce_position = ?, announce_ewt = ?,
-			offer_voicemail = ?, offer_callback = ? WHERE id = ?`,
+			offer_voicemail = ?, offer_callback = ?, service_level_target_pct = ?, max_occupancy_pct = ? WHERE id = ?`,
 			append(append([]any{q.Name, q.Strategy}, q.configArgs()...), q.ID)...); err != nil {
 			return mapErr(err)
 		}

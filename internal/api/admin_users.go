@@ -51,6 +51,9 @@ type profileView struct {
 	CanKeypadDial       bool     `json:"can_keypad_dial"`
 	CanControlRecording bool     `json:"can_control_recording"`
 	AllowedANIs         []string `json:"allowed_anis"` // E.164; [] = only the extension's DID
+	// CanUseConsole: the operator console (permission "console" in
+	// GET /api/me); enforced on /api/me/consoles.
+	CanUseConsole bool `json:"can_use_console"`
 }
 
 func newProfileView(p store.Profile) profileView {
@@ -59,7 +62,7 @@ func newProfileView(p store.Profile) profileView {
 		anis = []string{}
 	}
 	return profileView{CanOutdial: p.CanOutdial, CanKeypadDial: p.CanKeypadDial,
-		CanControlRecording: p.CanControlRecording, AllowedANIs: anis}
+		CanControlRecording: p.CanControlRecording, AllowedANIs: anis, CanUseConsole: p.CanUseConsole}
 }
 
 // profileInput is "profile" in a user's create or update body: each field
@@ -69,6 +72,7 @@ type profileInput struct {
 	CanKeypadDial       *bool     `json:"can_keypad_dial"`
 	CanControlRecording *bool     `json:"can_control_recording"`
 	AllowedANIs         *[]string `json:"allowed_anis"`
+	CanUseConsole       *bool     `json:"can_use_console"`
 }
 
 // checkProfile normalises the allowed ANIs to E.164 with the configured country
@@ -109,6 +113,9 @@ func (in *profileInput) apply(p *store.Profile, anis []string) {
 	if in.CanControlRecording != nil {
 		p.CanControlRecording = *in.CanControlRecording
 	}
+	if in.CanUseConsole != nil {
+		p.CanUseConsole = *in.CanUseConsole
+	}
 	if in.AllowedANIs != nil {
 		p.AllowedANIs = anis
 		if len(anis) == 0 {
@@ -120,7 +127,7 @@ func (in *profileInput) apply(p *store.Profile, anis []string) {
 // profileAllOff reports whether p grants nothing: store.CreateUser would
 // take that for "no profile given" and store the default instead.
 func profileAllOff(p store.Profile) bool {
-	return !p.CanOutdial && !p.CanKeypadDial && !p.CanControlRecording && len(p.AllowedANIs) == 0
+	return !p.CanOutdial && !p.CanKeypadDial && !p.CanControlRecording && len(p.AllowedANIs) == 0 && !p.CanUseConsole
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, p auth.Principal) {

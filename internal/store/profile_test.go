@@ -28,7 +28,7 @@ func TestProfileDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Profile{CanOutdial: true, CanKeypadDial: true, CanControlRecording: false, AllowedANIs: nil}
+	want := Profile{CanOutdial: true, CanKeypadDial: true, CanControlRecording: false, AllowedANIs: nil, CanUseConsole: true}
 	if !reflect.DeepEqual(old.Profile, want) {
 		t.Errorf("row without profile columns reads %+v, want %+v", old.Profile, want)
 	}

@@ -62,6 +62,11 @@ type Profile struct {
 	// the extension's DID until the caller ID can be chosen (originate).
 	// At most MaxAllowedANIs, without duplicates.
 	AllowedANIs []string
+	// CanUseConsole gives the user the operator console: their own
+	// widget grids (consoles) in the web console (SPEC X2, C1). Without
+	// it the user has the agent desktop only. What a console shows is
+	// narrowed by the role either way.
+	CanUseConsole bool
 }
 
 // MaxAllowedANIs bounds Profile.AllowedANIs.
@@ -71,12 +76,12 @@ const MaxAllowedANIs = 20
 // profiles existed: outdial and keypad dialling on, recording control off,
 // only the default caller ID.
 func DefaultProfile() Profile {
-	return Profile{CanOutdial: true, CanKeypadDial: true}
+	return Profile{CanOutdial: true, CanKeypadDial: true, CanUseConsole: true}
 }
 
 // isZero reports whether p is the zero value (all off, AllowedANIs nil).
 func (p Profile) isZero() bool {
-	return !p.CanOutdial && !p.CanKeypadDial && !p.CanControlRecording && p.AllowedANIs == nil
+	return !p.CanOutdial && !p.CanKeypadDial && !p.CanControlRecording && p.AllowedANIs == nil && !p.CanUseConsole
 }
 
 // e164Form is the stored form of a caller ID: '+' and 8 to 15 digits.
@@ -131,9 +136,9 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 	u.CreatedAt = fromMillis(millis(u.CreatedAt)) // as it will read back
 	res, err := s.w.ExecContext(ctx,
 		`INSERT INTO users (username, display_name, role, password_hash, created_at,
-			can_outdial, can_keypad_dial, can_control_recording, allowed_anis) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			can_outdial, can_keypad_dial, can_control_recording, allowed_anis, can_use_console) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.Username, u.DisplayName, string(u.Role), u.PasswordHash, u.CreatedAt.UnixMilli(),
-		u.Profile.CanOutdial, u.Profile.CanKeypadDial, u.Profile.CanControlRecording, anis)
+		u.Profile.CanOutdial, u.Profile.CanKeypadDial, u.Profile.CanControlRecording, anis, u.Profile.CanUseConsole)
 	if err != nil {
 		return User{}, fmt.Errorf("create user %q: %w", u.Username, mapErr(err))
 	}
@@ -176,9 +181,9 @@ func (s *Store) UserOfExtension(ctx context.Context, number string) (User, error
 // qualified with the alias u, for joins.
 const (
 	userColumns = `id, username, display_name, role, password_hash, created_at,
-		can_outdial, can_keypad_dial, can_control_recording, allowed_anis`
+		can_outdial, can_keypad_dial, can_control_recording, allowed_anis, can_use_console`
 	userColumnsU = `u.id, u.username, u.display_name, u.role, u.password_hash, u.created_at,
-		u.can_outdial, u.can_keypad_dial, u.can_control_recording, u.allowed_anis`
+		u.can_outdial, u.can_keypad_dial, u.can_control_recording, u.allowed_anis, u.can_use_console`
 )
 
 func scanUser(sc scanner) (User, error) {
@@ -189,7 +194,7 @@ func scanUser(sc scanner) (User, error) {
 		anis    string
 	)
 	if err := sc.Scan(&u.ID, &u.Username, &u.DisplayName, &role, &u.PasswordHash, &created,
-		&u.Profile.CanOutdial, &u.Profile.CanKeypadDial, &u.Profile.CanControlRecording, &anis); err != nil {
+		&u.Profile.CanOutdial, &u.Profile.CanKeypadDial, &u.Profile.CanControlRecording, &anis, &u.Profile.CanUseConsole); err != nil {
 		return User{}, err
 	}
 	u.Role = Role(role)
@@ -263,9 +268,9 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*User) error) 
 		}
 		u.Profile = readBackProfile(u.Profile)
 		_, err = tx.ExecContext(ctx, `UPDATE users SET display_name = ?, role = ?, password_hash = ?,
-			can_outdial = ?, can_keypad_dial = ?, can_control_recording = ?, allowed_anis = ? WHERE id = ?`,
+			can_outdial = ?, can_keypad_dial = ?, can_control_recording = ?, allowed_anis = ?, can_use_console = ? WHERE id = ?`,
 			u.DisplayName, string(u.Role), u.PasswordHash,
-			u.Profile.CanOutdial, u.Profile.CanKeypadDial, u.Profile.CanControlRecording, anis, id)
+			u.Profile.CanOutdial, u.Profile.CanKeypadDial, u.Profile.CanControlRecording, anis, u.Profile.CanUseConsole, id)
 		return mapErr(err)
 	})
 	if err != nil {

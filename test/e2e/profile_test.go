@@ -41,7 +41,7 @@ func TestUserProfiles(t *testing.T) {
 	s := startServer(t, serverOpts{})
 	anna := userID(t, s, "1001")
 	path := "/api/users/" + anna
-	const defaults = `{"allowed_anis":[],"can_control_recording":false,"can_keypad_dial":true,"can_outdial":true}`
+	const defaults = `{"allowed_anis":[],"can_control_recording":false,"can_keypad_dial":true,"can_outdial":true,"can_use_console":true}`
 
 	code, u := s.as(t, "admin", "GET", path, "")
 	expectAPI(t, "GET user 1001", code, u, 200, "")
@@ -59,7 +59,7 @@ func TestUserProfiles(t *testing.T) {
 	code, u = s.as(t, "admin", "PATCH", path,
 		`{"profile":{"can_outdial":false,"can_control_recording":true,"allowed_anis":["020 123 1001","+31201231001","0031201230001"]}}`)
 	expectAPI(t, "PATCH profile", code, u, 200, "")
-	const set = `{"allowed_anis":["+31201231001","+31201230001"],"can_control_recording":true,"can_keypad_dial":true,"can_outdial":false}`
+	const set = `{"allowed_anis":["+31201231001","+31201230001"],"can_control_recording":true,"can_keypad_dial":true,"can_outdial":false,"can_use_console":true}`
 	if got := profileOf(t, u); got != set {
 		t.Errorf("profile after PATCH = %s, want %s", got, set)
 	}
@@ -110,7 +110,7 @@ func TestUserProfiles(t *testing.T) {
 	code, u = s.as(t, "admin", "POST", "/api/users",
 		`{"username":"dave","role":"agent","password":"dave-secret","profile":{"can_outdial":false,"can_keypad_dial":false}}`)
 	expectAPI(t, "create with everything off", code, u, 201, "")
-	const off = `{"allowed_anis":[],"can_control_recording":false,"can_keypad_dial":false,"can_outdial":false}`
+	const off = `{"allowed_anis":[],"can_control_recording":false,"can_keypad_dial":false,"can_outdial":false,"can_use_console":true}`
 	if got := profileOf(t, u); got != off {
 		t.Errorf("new user's profile = %s, want %s", got, off)
 	}

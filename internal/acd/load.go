@@ -169,6 +169,7 @@ func (e *Engine) apply(snap snapshot) {
 		q := e.queues[sq.Number]
 		if q == nil {
 			q = newQueue()
+			q.counting = now
 			e.queues[sq.Number] = q
 		}
 		q.cfg = sq

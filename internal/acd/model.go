@@ -91,7 +91,11 @@ type queue struct {
 	wrapCodes []store.WrapupCode
 	stats     window
 	handled   handleRing // recent handle times, for the expected wait
-	gone      bool
+	// counting is when the engine began counting the queue's calls (its
+	// first load): the capacity estimate's arrival rate is measured over
+	// the last hour, or since then when that is shorter.
+	counting time.Time
+	gone     bool
 }
 
 func newQueue() *queue {

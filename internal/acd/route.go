@@ -306,7 +306,7 @@ func (e *Engine) endInteraction(c *qcall, now time.Time) {
 	q, a := c.q, c.agent
 	delete(q.active, c)
 	e.forget(c)
-	q.handled.add(now.Sub(c.answeredAt) + q.cfg.WrapupTime)
+	e.noteHandled(q, now.Sub(c.answeredAt)+q.cfg.WrapupTime, now)
 	e.statsChanged(q)
 	if a.call != c {
 		return // the agent left meanwhile (gone)

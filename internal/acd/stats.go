@@ -29,6 +29,10 @@ type bucket struct {
 	callbacksRequested int
 	callbacksConnected int
 	callbacksFailed    int
+	// Calls whose interaction ended (talk plus wrap-up: the handle time),
+	// for the capacity estimate.
+	handled   int
+	handleSum time.Duration
 }
 
 // window is the last hour of a queue's calls.
@@ -61,6 +65,8 @@ func (w *window) lastHour(now time.Time) bucket {
 			s.callbacksRequested += b.callbacksRequested
 			s.callbacksConnected += b.callbacksConnected
 			s.callbacksFailed += b.callbacksFailed
+			s.handled += b.handled
+			s.handleSum += b.handleSum
 		}
 	}
 	return s
@@ -119,6 +125,10 @@ type QueueStats struct {
 	// queue (offered, busy or in wrap-up).
 	AgentsAvailable int `json:"agents_available"`
 	AgentsBusy      int `json:"agents_busy"`
+
+	// Capacity is the Erlang C estimate for the last hour's load, next to
+	// the measured figures (capacity.go).
+	Capacity Capacity `json:"capacity"`
 }
 
 // QueueDetail is QueueStats with the drill-down lists (SPEC Q6, C4).
@@ -208,6 +218,7 @@ func (e *Engine) stats(q *queue, now time.Time) QueueStats {
 			}
 		}
 	}
+	s.Capacity = e.capacity(q, h, s, now)
 	return s
 }
 

@@ -39,6 +39,14 @@ func (p *Phone) Dial(ctx context.Context, target string, headers ...sip.Header) 
 // call ringing, for tests that act while it rings: WaitAnswer, Answered,
 // or Hangup (which then sends CANCEL).
 func (p *Phone) Invite(ctx context.Context, target string, headers ...sip.Header) (*Call, error) {
+	return p.InviteFrom(ctx, p.cfg.User, p.cfg.DisplayName, target, headers...)
+}
+
+// InviteFrom is Invite with another caller in the From header (user part
+// and display name), e.g. a carrier's phone placing calls for many
+// customers, each with their own number. Digest credentials, if asked
+// for, are still Config.User's.
+func (p *Phone) InviteFrom(ctx context.Context, user, displayName, target string, headers ...sip.Header) (*Call, error) {
 	uri, err := p.targetURI(target)
 	if err != nil {
 		return nil, err
@@ -56,7 +64,9 @@ func (p *Phone) Invite(ctx context.Context, target string, headers ...sip.Header
 	c.mu.Unlock()
 
 	req := sip.NewRequest(sip.INVITE, uri)
-	from := &sip.FromHeader{DisplayName: p.cfg.DisplayName, Address: p.aor(), Params: sip.NewParams()}
+	aor := p.aor()
+	aor.User = user
+	from := &sip.FromHeader{DisplayName: displayName, Address: aor, Params: sip.NewParams()}
 	from.Params.Add("tag", c.localTag)
 	callID := sip.CallIDHeader(c.callID)
 	req.AppendHeader(from)

@@ -19,12 +19,14 @@ import (
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/console"
 	"github.com/switchboard/switchboard/internal/events"
 	"github.com/switchboard/switchboard/internal/media"
 	"github.com/switchboard/switchboard/internal/metrics"
 	"github.com/switchboard/switchboard/internal/registrar"
 	"github.com/switchboard/switchboard/internal/sipserver"
 	"github.com/switchboard/switchboard/internal/store"
+	"github.com/switchboard/switchboard/web"
 )
 
 // Version is set at build time (-ldflags "-X …app.Version=…").
@@ -164,9 +166,15 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	apiSrv.SetEventLagObserver(a.metric.EventLag())
 	// /metrics sits beside the API rather than in it: it answers loopback
 	// clients only, with no login (internal/metrics).
+	consoleUI, err := console.New(web.Dist())
+	if err != nil {
+		return a, err
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", a.metric)
-	mux.Handle("/", apiSrv)
+	mux.Handle("/api/", apiSrv)
+	mux.Handle("/healthz", apiSrv)
+	mux.Handle("/", consoleUI)
 	a.http = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,

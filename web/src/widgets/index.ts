@@ -1,0 +1,3 @@
+// Every widget module, imported for its registration.
+import './calls';
+import './mycalls';

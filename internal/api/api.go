@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/events"
+	"github.com/switchboard/switchboard/internal/presence"
 	"github.com/switchboard/switchboard/internal/store"
 )
 
@@ -32,6 +33,7 @@ type Store interface {
 	RecordingsByCall(ctx context.Context, callIDs []string) (map[string][]store.Recording, error)
 	ExtensionsOfUser(ctx context.Context, userID int64) ([]store.Extension, error)
 	VoicemailStore // messages and callbacks: voicemails.go
+	ConsoleStore   // consoles, favourites, recents: consoles.go
 }
 
 // Server is the HTTP handler.
@@ -44,8 +46,9 @@ type Server struct {
 	log   *slog.Logger
 	adm   *adminState // configuration API: admin.go
 
-	supervision QueueSupervision // who supervises which queue: callcontrol.go
-	ws          *wsHub           // the event WebSocket's connections: ws.go
+	supervision QueueSupervision  // who supervises which queue: callcontrol.go
+	ws          *wsHub            // the event WebSocket's connections: ws.go
+	presence    *presence.Tracker // extensions' presence: directory.go
 }
 
 // New builds the routes. opts (at most one) carries the realm and country
@@ -102,6 +105,7 @@ func New(st Store, authn *auth.Service, calls *call.Manager, bus *events.Bus, lo
 	s.registerCADRoutes()
 	s.registerACD()
 	s.registerQueueExperience()
+	s.registerConsoles()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API route")
 	})

@@ -28,10 +28,10 @@ func (s *Server) SetQueueSupervision(q QueueSupervision) { s.supervision = q }
 // the party on the call whose extension they own.
 func (s *Server) registerCallControl() {
 	s.mux.HandleFunc("POST /api/calls", s.authed(s.originate))
-	s.mux.HandleFunc("POST /api/calls/{id}/transfer", s.authed(s.targetOp(func(c *call.Call, r *http.Request, ex []string, to string) error {
+	s.mux.HandleFunc("POST /api/calls/{id}/transfer", s.authed(s.targetOp("transfer", func(c *call.Call, r *http.Request, ex []string, to string) error {
 		return c.BlindTransfer(r.Context(), ex, to)
 	})))
-	s.mux.HandleFunc("POST /api/calls/{id}/consult", s.authed(s.targetOp(func(c *call.Call, r *http.Request, ex []string, to string) error {
+	s.mux.HandleFunc("POST /api/calls/{id}/consult", s.authed(s.targetOp("consult", func(c *call.Call, r *http.Request, ex []string, to string) error {
 		return c.Consult(r.Context(), ex, to)
 	})))
 	s.mux.HandleFunc("POST /api/calls/{id}/consult/swap", s.authed(s.consultOp(func(c *call.Call, ex []string) error { return c.SwapConsult(ex) })))
@@ -166,12 +166,14 @@ func (s *Server) originate(w http.ResponseWriter, r *http.Request, p auth.Princi
 		callControlError(w, err)
 		return
 	}
+	s.recordRecent(r.Context(), p, "call", b.Target)
 	writeJSON(w, http.StatusCreated, c.Info())
 }
 
 // targetOp runs an action of the acting party that dials a target
-// (blind transfer, consult); it answers 202: the target is ringing.
-func (s *Server) targetOp(op func(c *call.Call, r *http.Request, exts []string, target string) error) func(http.ResponseWriter, *http.Request, auth.Principal) {
+// (blind transfer, consult); it answers 202: the target is ringing. The
+// target becomes one of the user's recents (action).
+func (s *Server) targetOp(action string, op func(c *call.Call, r *http.Request, exts []string, target string) error) func(http.ResponseWriter, *http.Request, auth.Principal) {
 	return func(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		c, ok := s.pathCall(w, r)
 		if !ok || !needExtension(w, p) {
@@ -185,6 +187,7 @@ func (s *Server) targetOp(op func(c *call.Call, r *http.Request, exts []string, 
 			callControlError(w, err)
 			return
 		}
+		s.recordRecent(r.Context(), p, action, b.Target)
 		writeJSON(w, http.StatusAccepted, c.Info())
 	}
 }

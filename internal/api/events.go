@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/events"
+	"github.com/switchboard/switchboard/internal/presence"
 	"github.com/switchboard/switchboard/internal/registrar"
 )
 
@@ -52,6 +53,9 @@ func (s *Server) visible(p auth.Principal, e events.Event) bool {
 			slices.ContainsFunc(d.Queues, func(m acd.MembershipView) bool { return followedQueue(m.Queue) })
 	case acd.MembershipView:
 		return p.HasExtension(d.Extension) || followedExt(d.Extension) || followedQueue(d.Queue)
+	case presence.View:
+		// Presence is the directory's, which every user may read.
+		return true
 	case acd.QueueStats:
 		if followedQueue(d.Queue) {
 			return true

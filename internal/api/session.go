@@ -135,15 +135,6 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, p auth.Principal
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) me(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	exts := p.Extensions
-	if exts == nil {
-		exts = []string{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": newUserView(p.User), "extensions": exts,
-		"profile": newProfileView(p.User.Profile)})
-}
-
 type tokenView struct {
 	ID         int64     `json:"id"`
 	Name       string    `json:"name"`

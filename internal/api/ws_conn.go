@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/events"
+	"github.com/switchboard/switchboard/internal/presence"
 )
 
 // wsConn is one WebSocket connection: a reader goroutine that parses
@@ -358,7 +359,15 @@ func (c *wsConn) snapshot(reason string) error {
 		}
 	}
 	slices.SortFunc(calls, func(a, b call.Info) int { return a.StartedAt.Compare(b.StartedAt) })
-	return c.writeJSON(wsSnapshotMsg{Type: "snapshot", Seq: n, Reason: reason, Topics: c.topicNames(), Calls: calls})
+	msg := wsSnapshotMsg{Type: "snapshot", Seq: n, Reason: reason, Topics: c.topicNames(), Calls: calls}
+	if slices.ContainsFunc(c.topics, func(t wsTopic) bool { return t.kind == topicPresence }) {
+		// As of at least n: a change after n follows as an event.
+		msg.Presence = []presence.View{}
+		if c.hub.s.presence != nil {
+			msg.Presence = c.hub.s.presence.Snapshot()
+		}
+	}
+	return c.writeJSON(msg)
 }
 
 func (c *wsConn) callInTopics(ci call.Info) bool {

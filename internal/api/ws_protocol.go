@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard/switchboard/internal/acd"
 	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/events"
+	"github.com/switchboard/switchboard/internal/presence"
 )
 
 // The WebSocket protocol's client messages (docs/API.md "Event WebSocket").
@@ -82,6 +83,7 @@ const (
 	topicCall                  // one call: "call:<id>"
 	topicExtension             // an extension's devices and calls: "extension:<n>"
 	topicQueue                 // calls routed to a queue: "queue:<n>"
+	topicPresence              // every extension's presence: "presence"
 )
 
 type wsTopic struct {
@@ -99,16 +101,21 @@ func (t wsTopic) String() string {
 		return "extension:" + t.id
 	case topicQueue:
 		return "queue:" + t.id
+	case topicPresence:
+		return "presence"
 	}
 	return "unknown"
 }
 
 func parseTopic(s string) (wsTopic, *wsProtocolError) {
-	if s == "org" {
+	switch s {
+	case "org":
 		return wsTopic{kind: topicOrg}, nil
+	case "presence":
+		return wsTopic{kind: topicPresence}, nil
 	}
 	kind, id, ok := strings.Cut(s, ":")
-	bad := &wsProtocolError{"invalid_topic", fmt.Sprintf("topic %q: want org, call:<id>, extension:<number> or queue:<number>", s)}
+	bad := &wsProtocolError{"invalid_topic", fmt.Sprintf("topic %q: want org, presence, call:<id>, extension:<number> or queue:<number>", s)}
 	if !ok || id == "" || len(id) > 64 || strings.ContainsAny(id, " \t\r\n:") {
 		return wsTopic{}, bad
 	}
@@ -150,6 +157,8 @@ func (t wsTopic) matches(e events.Event, callInfo func(id string) (call.Info, bo
 		return true
 	case topicCall:
 		return e.Resource == "call:"+t.id
+	case topicPresence:
+		return e.Type == presence.Changed
 	}
 	switch d := e.Data.(type) {
 	case call.Info:
@@ -198,6 +207,8 @@ type wsSnapshotMsg struct {
 	Reason string      `json:"reason,omitempty"`
 	Topics []string    `json:"topics"`
 	Calls  []call.Info `json:"calls"`
+	// Presence: every extension's, when the presence topic is subscribed.
+	Presence []presence.View `json:"presence,omitempty"`
 }
 
 type wsResumedMsg struct {

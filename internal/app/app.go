@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard/switchboard/internal/events"
 	"github.com/switchboard/switchboard/internal/media"
 	"github.com/switchboard/switchboard/internal/metrics"
+	"github.com/switchboard/switchboard/internal/presence"
 	"github.com/switchboard/switchboard/internal/registrar"
 	"github.com/switchboard/switchboard/internal/sipserver"
 	"github.com/switchboard/switchboard/internal/store"
@@ -43,6 +44,7 @@ type App struct {
 	reg    *registrar.Registrar
 	Calls  *call.Manager
 	ACD    *acd.Engine
+	pres   *presence.Tracker // extensions' presence, for the directory
 	metric *metrics.Exporter
 	api    *api.Server
 	http   *http.Server
@@ -157,6 +159,10 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	apiSrv := api.New(st, authn, a.Calls, a.Events, log,
 		api.Options{Realm: cfg.SIP.Realm, CountryCode: cfg.Numbers.CountryCode, ACD: a.ACD})
 	apiSrv.SetQueueSupervision(a.ACD)
+	a.pres = presence.New(presence.Sources{Bus: a.Events, Extensions: st.Extensions, Registered: a.reg.Lookup,
+		Calls: a.Calls.Calls, Agents: a.ACD.Agents, Logger: log})
+	a.pres.Start(ctx)
+	apiSrv.SetPresence(a.pres)
 	a.api = apiSrv
 	a.metric, err = metrics.NewExporter(metrics.Sources{Calls: a.Calls, Registrar: a.reg, Media: a.media,
 		ACD: a.ACD, WebSockets: apiSrv, Events: a.Events, Version: Version, Logger: log})
@@ -255,6 +261,9 @@ func (a *App) Shutdown(ctx context.Context) {
 	}
 	if a.metric != nil {
 		a.metric.Close()
+	}
+	if a.pres != nil {
+		a.pres.Close()
 	}
 	if a.Calls != nil {
 		a.Calls.Close()

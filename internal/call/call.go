@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/events"
 	"github.com/switchboard/switchboard/internal/store"
+	"github.com/switchboard/switchboard/internal/webrtc"
 )
 
 // Call is the aggregate of one interaction: its parties (SIP legs with
@@ -54,6 +55,7 @@ type Call struct {
 	cancelRing        context.CancelFunc // stops the fork while ringing
 	cancelledBySystem bool
 	ringing           chan ringControl // redirect / pickup of a ringing call, read by setup
+	callerRTC         *webrtc.Session  // a browser caller's media until its leg takes it (setup)
 
 	cad cadState // call-associated data (cad.go), under mu
 }
@@ -519,9 +521,12 @@ func (c *Call) end(e endInfo) {
 		all := append([]*leg{c.a, c.b}, c.others...)
 		c.mu.Unlock()
 		for _, l := range all {
-			if l != nil && l.call() == c && l.ep != nil {
-				_ = l.ep.Close()
+			if l != nil && l.call() == c {
+				l.closeMedia()
 			}
+		}
+		if c.callerRTC != nil { // setup ended before the caller's leg existed
+			c.callerRTC.Close()
 		}
 		c.m.removeCall(c)
 		c.m.active.Add(-1)

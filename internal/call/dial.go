@@ -130,6 +130,7 @@ func (c *Call) dialLeg(ctx context.Context, spec dialSpec) (*leg, error) {
 		err = media.ErrNoCommonCodec
 	}
 	l.client, l.dialogID, l.label = winner.dialog, winner.dialog.ID, winner.dest.label
+	l.rtc, l.wsSource = winner.rtc, winner.dest.wsSource()
 	l.party = m.answeringParty(ctx, spec.route, winner.dest)
 	if winner.dest.trunk == nil {
 		l.ext = winner.dest.label
@@ -137,7 +138,7 @@ func (c *Call) dialLeg(ctx context.Context, spec dialSpec) (*leg, error) {
 	if err != nil {
 		c.log.Warn("new leg answered with unusable SDP; hanging up", "leg", l.label, "error", err)
 		l.bye()
-		_ = ep.Close()
+		l.closeMedia()
 		return nil, &DialError{Code: sip.StatusNotAcceptableHere, Reason: "Not Acceptable Here"}
 	}
 	l.codec, l.remote = sd.Codecs[0], sd
@@ -156,9 +157,7 @@ func (c *Call) releaseLeg(l *leg, bye bool) {
 	if bye {
 		l.bye()
 	}
-	if l.ep != nil {
-		_ = l.ep.Close()
-	}
+	l.closeMedia()
 	c.m.forgetDialog(l)
 }
 

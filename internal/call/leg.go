@@ -11,6 +11,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard/switchboard/internal/media"
+	"github.com/switchboard/switchboard/internal/webrtc"
 )
 
 // role is what a leg is to its call. The caller and the callee are the
@@ -53,6 +54,12 @@ type leg struct {
 	party    Party  // who is on this leg
 	ext      string // the extension whose device this is; "" for trunks
 
+	// A browser's leg: rtc terminates its WebRTC media in front of ep
+	// (internal/webrtc), wsSource is the SIP WebSocket it is reached over.
+	// Both are set before the leg is shared and never change.
+	rtc      *webrtc.Session
+	wsSource string
+
 	// Guarded by the owning Call's mu: what the leg is in the call and
 	// what it hears.
 	role      role
@@ -90,7 +97,29 @@ func (l *leg) sdp(codecs []media.Codec, dtmfType uint8, hasDTMF bool, dir media.
 	p := media.SDPParams{SessionID: l.sdpSession, Version: l.sdpVersion, Addr: l.ep.LocalAddr(),
 		Codecs: codecs, DTMFType: dtmfType, HasDTMF: hasDTMF, Direction: dir}
 	l.mu.Unlock()
-	return media.BuildSDP(p)
+	plain := media.BuildSDP(p)
+	if l.rtc == nil {
+		return plain
+	}
+	// A browser reads WebRTC SDP: the session answers for the endpoint.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := l.rtc.Local(ctx, plain)
+	if err != nil {
+		l.call().log.Warn("webrtc sdp for a browser leg failed", "leg", l.id, "error", err)
+		return plain
+	}
+	return out
+}
+
+// closeMedia releases the leg's endpoint and its WebRTC session, if any.
+func (l *leg) closeMedia() {
+	if l.ep != nil {
+		_ = l.ep.Close()
+	}
+	if l.rtc != nil {
+		l.rtc.Close()
+	}
 }
 
 func (l *leg) readBye(req *sip.Request, tx sip.ServerTransaction) error {
@@ -136,6 +165,17 @@ func (l *leg) ack(req *sip.Request, tx sip.ServerTransaction) {
 func (l *leg) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	c := l.call()
 	body := req.Body()
+	if l.rtc != nil && len(body) > 0 {
+		// The browser re-offers WebRTC (hold, resume, ICE restart); the
+		// rest of this reads the plain view of it.
+		plain, err := l.rtc.Remote(body)
+		if err != nil {
+			c.log.Info("browser re-INVITE refused", "leg", l.id, "error", err)
+			c.m.respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here")
+			return
+		}
+		body = plain
+	}
 	var offer media.SessionDesc
 	if len(body) > 0 {
 		var err error

@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard/switchboard/internal/registrar"
 	"github.com/switchboard/switchboard/internal/sipserver"
 	"github.com/switchboard/switchboard/internal/store"
+	"github.com/switchboard/switchboard/internal/webrtc"
 )
 
 // Store is what the call manager reads and writes.
@@ -81,8 +82,9 @@ type Manager struct {
 	st        Store
 	reg       Registrar
 	bus       *events.Bus
-	acd       Distributor // nil: queues ring all members (no ACD)
-	callbacks callbackSet // callbacks waiting in the ACD (callback.go)
+	acd       Distributor     // nil: queues ring all members (no ACD)
+	rtc       *webrtc.Gateway // nil: WebRTC offers are refused (webrtc.go)
+	callbacks callbackSet     // callbacks waiting in the ACD (callback.go)
 	cdrs      *cdrWriter
 	active    atomic.Int64
 

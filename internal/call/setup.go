@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard/switchboard/internal/events"
 	"github.com/switchboard/switchboard/internal/media"
 	"github.com/switchboard/switchboard/internal/store"
+	"github.com/switchboard/switchboard/internal/webrtc"
 )
 
 // q850 gives the Reason header (RFC 3326) for a failure, so a caller can
@@ -107,13 +108,20 @@ func (m *Manager) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 
+	rtc, ok := m.acceptWebRTC(req, tx)
+	if !ok {
+		return
+	}
 	offer, codecs, ok := m.readOffer(req, tx)
 	if !ok {
+		if rtc != nil {
+			rtc.Close()
+		}
 		return
 	}
 
 	c := &Call{id: newID(), m: m, caller: caller, callerExt: callerExt, dialled: dialled, route: r,
-		startedAt: time.Now(), state: StateRouting, ringing: make(chan ringControl)}
+		startedAt: time.Now(), state: StateRouting, ringing: make(chan ringControl), callerRTC: rtc}
 	c.log = m.log.With("call_id", c.id)
 	if r.callerID != "" {
 		c.caller.Number = r.callerID
@@ -168,6 +176,7 @@ func (m *Manager) isDID(rt *routingTable, dialled string) bool {
 type forkResult struct {
 	dest   destination
 	dialog *sipgo.DialogClientSession
+	rtc    *webrtc.Session // a browser's media, for the winner to keep
 	err    error
 }
 
@@ -208,6 +217,10 @@ func (c *Call) setup(req *sip.Request, tx sip.ServerTransaction, offer media.Ses
 		return
 	}
 	a := newLeg(c, roleCaller, epA)
+	a.rtc, c.callerRTC = c.callerRTC, nil
+	if strings.EqualFold(req.Transport(), "ws") {
+		a.wsSource = req.Source()
+	}
 	a.remote = offer
 	a.party, a.ext, a.label = c.caller, c.callerExt, c.callerExt
 	if c.callerExt != "" {
@@ -368,6 +381,9 @@ func (c *Call) hangUpStray(dlg *sipgo.DialogClientSession) {
 func (c *Call) drainForks(results <-chan forkResult, left int) {
 	for ; left > 0; left-- {
 		r := <-results
+		if r.rtc != nil {
+			r.rtc.Close()
+		}
 		if r.err == nil {
 			r.dialog.Ack(context.Background())
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -399,14 +415,32 @@ func (c *Call) fork(ctx context.Context, d destination, from Party, sdp []byte, 
 	if d.autoAnswer {
 		req.AppendHeader(sip.NewHeader("Call-Info", "<sip:"+m.sip.Host()+">;answer-after=0"))
 	}
-	req.SetBody(sdp)
-
-	dlg, err := m.dialogUA(d.transport).WriteInvite(ctx, req)
+	rtc, sdp, err := m.offerWebRTC(ctx, d, sdp)
 	if err != nil {
 		results <- forkResult{dest: d, err: fmt.Errorf("invite %s: %w", d.label, err)}
 		return
 	}
+	req.SetBody(sdp)
+	if rtc != nil {
+		inner := onResponse
+		onResponse = func(res *sip.Response) {
+			plainResponse(rtc, res)
+			inner(res)
+		}
+	}
+
+	dlg, err := m.dialogUA(d.transport).WriteInvite(ctx, req)
+	if err != nil {
+		if rtc != nil {
+			rtc.Close()
+		}
+		results <- forkResult{dest: d, err: fmt.Errorf("invite %s: %w", d.label, err)}
+		return
+	}
 	if err := dlg.WaitAnswer(ctx, answerOptions(d, onResponse)); err != nil {
+		if rtc != nil {
+			rtc.Close()
+		}
 		if res := dlg.InviteResponse; res != nil && res.IsSuccess() {
 			// A 2xx crossed our CANCEL (RFC 3261 §15): the callee is in a
 			// call nobody wants; confirm the dialog, then end it.
@@ -415,7 +449,10 @@ func (c *Call) fork(ctx context.Context, d destination, from Party, sdp []byte, 
 		results <- forkResult{dest: d, dialog: dlg, err: err}
 		return
 	}
-	results <- forkResult{dest: d, dialog: dlg}
+	if rtc != nil && dlg.InviteResponse != nil {
+		plainResponse(rtc, dlg.InviteResponse)
+	}
+	results <- forkResult{dest: d, dialog: dlg, rtc: rtc}
 }
 
 // earlyMedia relays the callee's 183 audio (announcements, ringback) to
@@ -477,6 +514,7 @@ func (c *Call) answer(dsess *sipgo.DialogServerSession, w *forkResult, codecs []
 	}
 	b := c.b
 	b.client, b.dialogID, b.label = w.dialog, w.dialog.ID, w.dest.label
+	b.rtc, b.wsSource = w.rtc, w.dest.wsSource()
 	c.mu.Lock()
 	r := c.route
 	c.mu.Unlock()

@@ -46,6 +46,12 @@ type Server struct {
 	listeners []any // net.PacketConn / net.Listener, closed on Close
 	wg        sync.WaitGroup
 	closed    bool
+
+	// SIP over WebSocket (ws.go), guarded by mu.
+	wsLn      *wsListener
+	wsConns   map[string]*wsSession // by remote host:port
+	wsPerUser map[string]int
+	wsClosed  func(source string) // set before Start
 }
 
 // New prepares the server; Handle registers handlers; Start binds.
@@ -88,7 +94,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("sip server: %w", err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "sip"), ua: ua, srv: srv,
-		clients: map[string]*sipgo.Client{}, host: adv, port: port, handlers: map[sip.RequestMethod]Handler{}}
+		clients: map[string]*sipgo.Client{}, host: adv, port: port, handlers: map[sip.RequestMethod]Handler{},
+		wsConns: map[string]*wsSession{}, wsPerUser: map[string]int{}}
 	srv.OnOptions(s.handleOptions)
 	srv.OnNoRoute(s.handleNoRoute)
 	return s, nil
@@ -112,6 +119,12 @@ func (s *Server) guard(method sip.RequestMethod, h Handler) Handler {
 				}
 			}
 		}()
+		if !s.wsAllowed(method, req) {
+			if method != sip.ACK {
+				_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusForbidden, "Not Your Extension", nil))
+			}
+			return
+		}
 		h(req, tx)
 	}
 }
@@ -171,6 +184,20 @@ func (s *Server) Start() error {
 			return fmt.Errorf("sip transport %q not supported", tr)
 		}
 	}
+	// SIP over WebSocket arrives through the HTTP listener (ws.go).
+	ws, err := sipgo.NewClient(s.ua, sipgo.WithClientHostname(s.host), sipgo.WithClientPort(s.port),
+		sipgo.WithClientLogger(s.cfg.Logger.With("component", "sip-client")))
+	if err != nil {
+		s.Close()
+		return fmt.Errorf("sip ws client: %w", err)
+	}
+	s.clients["ws"] = ws
+	wl := newWSListener()
+	s.mu.Lock()
+	s.wsLn = wl
+	s.mu.Unlock()
+	s.track(wl)
+	s.serve("ws", func() error { return s.srv.ServeWS(wl) })
 	s.log.Info("sip listening", "addr", s.cfg.Addr, "port", s.port, "transports", s.cfg.Transports, "advertise", s.host)
 	return nil
 }

@@ -23,24 +23,27 @@ import (
 
 // interactionView is one call in the history.
 type interactionView struct {
-	CallID      string                `json:"call_id"`
-	Direction   string                `json:"direction"`
-	From        string                `json:"from"`
-	FromName    string                `json:"from_name,omitempty"`
-	To          string                `json:"to"`
-	Target      string                `json:"target"`
-	Queue       string                `json:"queue,omitempty"`
-	AnsweredBy  string                `json:"answered_by,omitempty"`
-	StartedAt   time.Time             `json:"started_at"`
-	AnsweredAt  *time.Time            `json:"answered_at,omitempty"`
-	EndedAt     time.Time             `json:"ended_at"`
-	WaitSeconds float64               `json:"wait_s"`           // start to answer (or to the end, unanswered)
-	TalkSeconds float64               `json:"talk_s"`           // answer to end
-	Disposition string                `json:"disposition"`      // answered, busy, no-answer, …
-	HangupBy    string                `json:"hangup_by"`        // caller, callee, system
-	Reason      string                `json:"reason,omitempty"` // e.g. a carrier's reason phrase
-	WrapupCode  string                `json:"wrapup_code,omitempty"`
-	Recordings  []interactionRecorded `json:"recordings"`
+	CallID      string     `json:"call_id"`
+	Direction   string     `json:"direction"`
+	From        string     `json:"from"`
+	FromName    string     `json:"from_name,omitempty"`
+	To          string     `json:"to"`
+	Target      string     `json:"target"`
+	Queue       string     `json:"queue,omitempty"`
+	AnsweredBy  string     `json:"answered_by,omitempty"`
+	StartedAt   time.Time  `json:"started_at"`
+	AnsweredAt  *time.Time `json:"answered_at,omitempty"`
+	EndedAt     time.Time  `json:"ended_at"`
+	WaitSeconds float64    `json:"wait_s"`           // start to answer (or to the end, unanswered)
+	TalkSeconds float64    `json:"talk_s"`           // answer to end
+	Disposition string     `json:"disposition"`      // answered, busy, no-answer, …
+	HangupBy    string     `json:"hangup_by"`        // caller, callee, system
+	Reason      string     `json:"reason,omitempty"` // e.g. a carrier's reason phrase
+	WrapupCode  string     `json:"wrapup_code,omitempty"`
+	// OtherParty is the number to call back (SPEC D6): the caller, or
+	// what was dialled when the user (or ?user=) made the call.
+	OtherParty string                `json:"other_party"`
+	Recordings []interactionRecorded `json:"recordings"`
 }
 
 // interactionRecorded is a recording of the call the caller may hear.
@@ -166,7 +169,9 @@ func (s *Server) listInteractions(w http.ResponseWriter, r *http.Request, p auth
 			continue
 		}
 		seen[c.CallID] = true
-		out = append(out, newInteractionView(c))
+		v := newInteractionView(c)
+		v.OtherParty = otherParty(c, p, f.Extensions)
+		out = append(out, v)
 		ids = append(ids, c.CallID)
 	}
 	recs, err := s.st.RecordingsByCall(r.Context(), ids)
@@ -188,6 +193,19 @@ func (s *Server) listInteractions(w http.ResponseWriter, r *http.Request, p auth
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"interactions": out})
+}
+
+// otherParty is the far end of c for the user whose history it is: the
+// user given with ?user= (their extensions exts), else the caller p.
+func otherParty(c store.CDR, p auth.Principal, exts []string) string {
+	mine := p.HasExtension
+	if exts != nil {
+		mine = func(n string) bool { return slices.Contains(exts, n) }
+	}
+	if mine(c.From) {
+		return c.To
+	}
+	return c.From
 }
 
 // writeInteractionsCSV writes the history as a CSV download, defused like

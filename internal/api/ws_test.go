@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/call"
 	"github.com/switchboard/switchboard/internal/events"
+	"github.com/switchboard/switchboard/internal/presence"
 	"github.com/switchboard/switchboard/internal/registrar"
 	"github.com/switchboard/switchboard/internal/store"
 )
@@ -95,6 +96,11 @@ func TestTopicMatching(t *testing.T) {
 		{"queue:600", ev("queue:600", acd.QueueStats{Queue: "600"}), true},
 		{"queue:601", ev("queue:600", acd.QueueCallView{Queue: "600"}), false},
 		{"extension:600", ev("queue:600", acd.QueueStats{Queue: "600"}), false},
+		// Presence: the presence topic takes every presence_changed and nothing else.
+		{"presence", events.Event{Type: presence.Changed, Resource: "extension:1001", Data: presence.View{Extension: "1001"}}, true},
+		{"presence", ev("call:c1", ext), false},
+		{"presence", ev("extension:1001", registrar.DeviceState{Extension: "1001"}), false},
+		{"extension:1001", events.Event{Type: presence.Changed, Resource: "extension:1001", Data: presence.View{Extension: "1001"}}, true},
 	}
 	for _, c := range cases {
 		tp, err := parseTopic(c.topic)

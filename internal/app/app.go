@@ -27,6 +27,7 @@ import (
 	"github.com/switchboard/switchboard/internal/registrar"
 	"github.com/switchboard/switchboard/internal/sipserver"
 	"github.com/switchboard/switchboard/internal/store"
+	"github.com/switchboard/switchboard/internal/webrtc"
 	"github.com/switchboard/switchboard/web"
 )
 
@@ -125,6 +126,16 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	if err := a.Calls.Load(ctx); err != nil {
 		return a, err
 	}
+	// Browsers' WebRTC media ends here, in front of ordinary RTP endpoints.
+	var ice []webrtc.ICEServer
+	for _, s := range cfg.WebRTC.ICEServers {
+		ice = append(ice, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+	}
+	rtc, err := webrtc.New(webrtc.Config{BindAddr: rtpIP, ICEServers: ice, IncludeLoopback: cfg.WebRTC.IncludeLoopback, Logger: log})
+	if err != nil {
+		return a, err
+	}
+	a.Calls.SetWebRTC(rtc)
 	if err := a.Calls.RecoverInterrupted(ctx); err != nil {
 		return a, err
 	}
@@ -139,6 +150,12 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	a.ACD.Start()
 	a.sip.Handle("REGISTER", a.reg.HandleRegister)
 	a.Calls.Register(a.sip)
+	// A browser's SIP WebSocket that closes takes its registrations and
+	// its calls with it, at once.
+	a.sip.OnWebSocketClosed(func(source string) {
+		a.reg.DropSource(source, call.ReasonConnectionLost)
+		a.Calls.ConnectionLost(source)
+	})
 	a.Calls.Start()
 	if err := a.sip.Start(); err != nil {
 		return a, err
@@ -178,6 +195,9 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", a.metric)
+	mux.Handle("GET /sip", apiSrv.SIPWebSocket(func(w http.ResponseWriter, r *http.Request, user string, exts []string) {
+		a.sip.ServeWebSocket(w, r, sipserver.WSOwner{User: user, Extensions: exts})
+	}))
 	mux.Handle("/api/", apiSrv)
 	mux.Handle("/healthz", apiSrv)
 	mux.Handle("/", consoleUI)

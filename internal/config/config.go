@@ -28,6 +28,29 @@ type Config struct {
 	HTTP      HTTP      `yaml:"http"`
 	Numbers   Numbers   `yaml:"numbers"`
 	Recording Recording `yaml:"recording"`
+	WebRTC    WebRTC    `yaml:"webrtc"`
+}
+
+// WebRTC configures browsers' media (SIP over WebSocket at /sip on the
+// HTTP listener; DTLS-SRTP terminated on the server).
+type WebRTC struct {
+	// ICEServers are STUN/TURN servers offered to the server's ICE agent
+	// for browsers behind NAT: each has urls (stun:host:port,
+	// turn:host:port?transport=udp …) and, for TURN, username and
+	// credential. Empty (the default): host candidates only, enough when
+	// browsers reach the server's address directly (LAN, VPN, public IP).
+	ICEServers []ICEServer `yaml:"ice_servers"`
+	// IncludeLoopback offers 127.0.0.1 as an ICE candidate, for tests whose
+	// browser runs on the same host. Default false: real networks never
+	// need it.
+	IncludeLoopback bool `yaml:"include_loopback"`
+}
+
+// ICEServer is one STUN or TURN server.
+type ICEServer struct {
+	URLs       []string `yaml:"urls"`
+	Username   string   `yaml:"username"`
+	Credential string   `yaml:"credential"`
 }
 
 // Recording configures call recording (SPEC T8). Recordings are stereo
@@ -138,6 +161,7 @@ func Default() Config {
 		Numbers: Numbers{
 			CountryCode: "31",
 		},
+		WebRTC: WebRTC{ICEServers: []ICEServer{}},
 		Recording: Recording{
 			AutoResume: 2 * time.Minute,
 			Queues:     []string{},

@@ -187,6 +187,22 @@ var envVars = []envVar{
 	}},
 	{"SWITCHBOARD_RECORDING_QUEUES", "recording.queues", func(c *Config, v string) error { c.Recording.Queues = splitList(v); return nil }},
 	{"SWITCHBOARD_RECORDING_EXTENSIONS", "recording.extensions", func(c *Config, v string) error { c.Recording.Extensions = splitList(v); return nil }},
+	{"SWITCHBOARD_WEBRTC_ICE_SERVERS", "webrtc.ice_servers", func(c *Config, v string) error {
+		// One server per URL; TURN credentials need the YAML form.
+		c.WebRTC.ICEServers = []ICEServer{}
+		for _, u := range splitList(v) {
+			c.WebRTC.ICEServers = append(c.WebRTC.ICEServers, ICEServer{URLs: []string{u}})
+		}
+		return nil
+	}},
+	{"SWITCHBOARD_WEBRTC_INCLUDE_LOOPBACK", "webrtc.include_loopback", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return errors.New("not a boolean (true or false)")
+		}
+		c.WebRTC.IncludeLoopback = b
+		return nil
+	}},
 }
 
 func intVar(field func(*Config) *int) func(*Config, string) error {

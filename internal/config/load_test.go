@@ -48,6 +48,7 @@ func TestDefault(t *testing.T) {
 		HTTP:      HTTP{Addr: "127.0.0.1:8080"},
 		Numbers:   Numbers{CountryCode: "31"},
 		Recording: Recording{AutoResume: 2 * time.Minute, Queues: []string{}, Extensions: []string{}},
+		WebRTC:    WebRTC{ICEServers: []ICEServer{}},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Default() =\n%+v\nwant\n%+v", c, want)

@@ -140,6 +140,19 @@ func (c Config) Validate() error {
 	if cc := c.Numbers.CountryCode; !isCountryCode(cc) {
 		bad("numbers.country_code", cc, "want 1 to 3 digits, not starting with 0, e.g. 31")
 	}
+	for i, s := range c.WebRTC.ICEServers {
+		if len(s.URLs) == 0 {
+			bad(fmt.Sprintf("webrtc.ice_servers[%d].urls", i), "", "needs at least one stun: or turn: URL")
+		}
+		for _, u := range s.URLs {
+			scheme, _, _ := strings.Cut(u, ":")
+			switch scheme {
+			case "stun", "stuns", "turn", "turns":
+			default:
+				bad(fmt.Sprintf("webrtc.ice_servers[%d].urls", i), u, "must start with stun:, stuns:, turn: or turns:")
+			}
+		}
+	}
 	return errors.Join(errs...)
 }
 

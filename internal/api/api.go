@@ -105,6 +105,7 @@ func New(st Store, authn *auth.Service, calls *call.Manager, bus *events.Bus, lo
 	s.registerCADRoutes()
 	s.registerACD()
 	s.registerQueueExperience()
+	s.registerReports()
 	s.registerConsoles()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API route")

@@ -1,12 +1,38 @@
-// The transfer / consult dialog (SPEC D3, D4, C3, C6). openTransfer shows it
-// for one call; the chosen target goes to the API's transfer or consult.
+// The transfer / consult dialog (SPEC D3, D4, C3, C6). openTransfer shows
+// it for one call: favourites and recents on top, then tabs Agent / Queue
+// / Number with search and a refresh button. Agents show their live
+// availability; one in wrap-up cannot be chosen, and a blind transfer
+// goes only to an Available agent (else consult first). A ringing call
+// is only redirected. The server holds the same rules and its refusal
+// (409 agent_unavailable and the like) is shown in the dialog as it said.
 
 import { signal } from '@preact/signals';
-import { useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Modal } from '../components/modal';
-import { post } from '../api';
-import { act } from '../session';
+import { ApiError, get, post } from '../api';
+import { act, me } from '../session';
 import { overlays } from '../pages/registry';
+import {
+  agentText,
+  availability,
+  directory,
+  directoryError,
+  directoryLoading,
+  ensureDirectory,
+  favourites,
+  isFavourite,
+  loadFavourites,
+  presenceText,
+  queueByNumber,
+  recents,
+  refreshDirectory,
+  toggleFavourite,
+  userByID,
+  userPresence,
+  type DirectoryQueue,
+  type DirectoryUser,
+} from '../directory';
+import './transfer.css';
 
 /** TransferRequest is what the dialog was opened for. */
 export interface TransferRequest {
@@ -15,6 +41,8 @@ export interface TransferRequest {
   ringing: boolean;
   /** mode preselected: blind transfer or consult first (attended). */
   mode: 'blind' | 'consult';
+  /** title overrides the dialog's title (e.g. "Transfer Alice's ringing call"). */
+  title?: string;
 }
 
 export const transferRequest = signal<TransferRequest | null>(null);
@@ -23,36 +51,431 @@ export function openTransfer(r: TransferRequest) {
   transferRequest.value = r;
 }
 
-/** doTransfer sends the call (blind) or starts a consult (attended) to target. */
+/**
+ * sendTransfer sends the call to target: a ringing call is redirected
+ * (POST /api/calls/{id}/redirect, which also takes another user's ringing
+ * call for an operator); an answered one is transferred blind or a
+ * consultation starts. It throws the server's refusal.
+ */
+export async function sendTransfer(r: TransferRequest, target: string, mode: 'blind' | 'consult'): Promise<void> {
+  if (r.ringing) await post(`/api/calls/${r.callId}/redirect`, { target });
+  else if (mode === 'consult') await post(`/api/calls/${r.callId}/consult`, { target });
+  else await post(`/api/calls/${r.callId}/transfer`, { target });
+}
+
+/** doTransfer is sendTransfer reporting a refusal as a notice; true when it worked. */
 export async function doTransfer(r: TransferRequest, target: string, mode: 'blind' | 'consult'): Promise<boolean> {
-  if (mode === 'consult' && !r.ringing) return act('Consult', () => post(`/api/calls/${r.callId}/consult`, { target }));
-  return act('Transfer', () => post(`/api/calls/${r.callId}/transfer`, { target }));
+  return act(mode === 'consult' && !r.ringing ? 'Consult' : 'Transfer', () => sendTransfer(r, target, mode));
+}
+
+type Tab = 'agent' | 'queue' | 'number';
+
+/** Choice is the selected destination. */
+interface Choice {
+  kind: 'user' | 'queue' | 'number';
+  /** dial is what the API is sent as target. */
+  dial: string;
+  label: string;
+  user?: DirectoryUser;
+}
+
+/** DialCheck is GET /api/dialplan/check's answer. */
+interface DialCheck {
+  input: string;
+  normalized: string;
+  kind: string;
+  name?: string;
+  did?: boolean;
+  allowed: boolean;
+  transfer_allowed: boolean;
+  error?: string;
+}
+
+/** blockReason says why a user cannot be chosen at all ('' when they can). */
+function blockReason(u: DirectoryUser): string {
+  if (u.extensions.length === 0) return 'has no extension';
+  if (u.agent?.state === 'wrap_up') return 'in wrap-up: cannot take a transfer now';
+  return '';
+}
+
+/** blindReason says why a blind transfer (or a redirect) may not go to u ('' when it may). */
+function blindReason(u: DirectoryUser): string {
+  const a = u.agent;
+  if (!a || a.transferable) return '';
+  return `${u.display_name || u.username} is not Available (${agentText(a)}): only a consultation is possible`;
+}
+
+function userChoice(u: DirectoryUser): Choice {
+  return { kind: 'user', dial: u.extensions[0]?.number ?? '', label: u.display_name || u.username, user: u };
+}
+
+function queueChoice(q: DirectoryQueue): Choice {
+  return { kind: 'queue', dial: q.number, label: q.name || q.number };
+}
+
+function matchesSearch(s: string, ...fields: (string | undefined)[]) {
+  if (!s) return true;
+  const q = s.toLowerCase();
+  return fields.some((f) => f && f.toLowerCase().includes(q));
+}
+
+function Star({ kind, target, label }: { kind: string; target: string; label: string }) {
+  const on = isFavourite(kind, target);
+  const [err, setErr] = useState('');
+  return (
+    <button
+      type="button"
+      class={`icon star ${on ? 'on' : ''}`}
+      title={err || (on ? 'Remove from favourites' : 'Add to favourites')}
+      aria-pressed={on}
+      data-testid="fav-toggle"
+      onClick={async (e) => {
+        e.stopPropagation();
+        try {
+          await toggleFavourite(kind, target, label);
+          setErr('');
+        } catch (x) {
+          setErr(x instanceof ApiError ? x.message : String(x));
+        }
+      }}
+    >
+      {on ? '★' : '☆'}
+    </button>
+  );
+}
+
+function AgentRow({ u, selected, blind, onPick }: { u: DirectoryUser; selected: boolean; blind: boolean; onPick: (c: Choice) => void }) {
+  const block = blockReason(u);
+  const av = availability(u);
+  const noBlind = blind ? blindReason(u) : '';
+  const exts = u.extensions.map((x) => x.number).join(', ');
+  return (
+    <li
+      class={`tr-row ${selected ? 'selected' : ''} ${block ? 'blocked' : ''} ${noBlind ? 'consult-only' : ''}`}
+      data-testid="transfer-agent"
+      data-user-id={u.id}
+      data-extension={u.extensions[0]?.number ?? ''}
+      data-availability={av}
+      aria-disabled={!!block}
+      title={block ? `${u.display_name}: ${block}` : noBlind}
+      onClick={() => !block && onPick(userChoice(u))}
+    >
+      <span class={`pres-dot av-${av}`} />
+      <span class="tr-name">{u.display_name || u.username}</span>
+      <span class="tr-ext muted">{exts}</span>
+      <span class={`tr-state av-text-${av}`} data-testid="agent-state">
+        {u.agent ? agentText(u.agent) : presenceText[userPresence(u)] ?? userPresence(u)}
+        {u.agent && userPresence(u) !== 'available' && userPresence(u) !== 'offline' ? ` · ${presenceText[userPresence(u)]}` : ''}
+        {u.agent && userPresence(u) === 'offline' ? ' · no phone' : ''}
+      </span>
+      {block && <span class="tr-reason" data-testid="blocked-reason">{block}</span>}
+      <Star kind="user" target={String(u.id)} label={u.display_name || u.username} />
+    </li>
+  );
+}
+
+function QueueRow({ q, selected, onPick }: { q: DirectoryQueue; selected: boolean; onPick: (c: Choice) => void }) {
+  return (
+    <li class={`tr-row ${selected ? 'selected' : ''}`} data-testid="transfer-queue" data-queue={q.number} onClick={() => onPick(queueChoice(q))}>
+      <span class={`pres-dot ${q.agents_available > 0 ? 'av-available' : 'av-busy'}`} />
+      <span class="tr-name">{q.name || q.number}</span>
+      <span class="tr-ext muted">{q.number}</span>
+      <span class="tr-state" data-testid="queue-waiting">
+        {q.waiting} waiting · {q.agents_available}/{q.agents_logged_in} agents free
+      </span>
+      <Star kind="queue" target={q.number} label={q.name} />
+    </li>
+  );
+}
+
+/** NumberField validates what is typed as the server would dial it (SPEC T12), live. */
+function NumberField({ value, onInput, check }: { value: string; onInput: (v: string) => void; check: DialCheck | null | 'checking' }) {
+  return (
+    <div class="tr-number">
+      <label>
+        Number
+        <input
+          value={value}
+          onInput={(e) => onInput((e.target as HTMLInputElement).value)}
+          placeholder="1002, 8000, +31 20 123 4567"
+          inputMode="tel"
+          autoFocus
+          data-testid="transfer-target"
+        />
+      </label>
+      <div class="hint" data-testid="number-check">
+        {check === 'checking' && 'Checking…'}
+        {check && check !== 'checking' && value.trim() !== '' && (
+          <>
+            {check.normalized && (
+              <span>
+                Dials <strong data-testid="number-normalized">{check.normalized}</strong>
+                {check.kind !== 'invalid' && ` · ${check.kind}${check.name ? ' ' + check.name : ''}${check.did ? ' (our DID)' : ''}`}
+              </span>
+            )}
+            {(check.error || !check.transfer_allowed) && (
+              <div class="error" data-testid="number-error">
+                {check.error || 'You may not transfer to this number.'}
+              </div>
+            )}
+          </>
+        )}
+        {value.trim() === '' && 'Digits and + # * : only; other characters are dropped. 3–14 digits.'}
+      </div>
+    </div>
+  );
+}
+
+function QuickPicks({ onPick }: { onPick: (c: Choice, tab: Tab) => void }) {
+  const favs = favourites.value ?? [];
+  const recs = recents.value;
+  const chip = (kind: string, target: string, label: string, key: string, testid: string) => {
+    let c: Choice | null = null;
+    let tab: Tab = 'number';
+    let av = '';
+    let blocked = '';
+    if (kind === 'user') {
+      const u = userByID(target);
+      if (!u) return null; // gone from the directory
+      c = userChoice(u);
+      tab = 'agent';
+      av = availability(u);
+      blocked = blockReason(u);
+      label = label || c.label;
+    } else if (kind === 'queue') {
+      const q = queueByNumber(target);
+      c = q ? queueChoice(q) : { kind: 'queue', dial: target, label: label || target };
+      tab = 'queue';
+      label = label || c.label;
+      av = q && q.agents_available > 0 ? 'available' : 'busy';
+    } else {
+      c = { kind: 'number', dial: target, label: label || target };
+    }
+    return (
+      <button
+        type="button"
+        key={key}
+        class={`chip ${blocked ? 'blocked' : ''}`}
+        disabled={!!blocked}
+        title={blocked || c.dial}
+        data-testid={testid}
+        data-target={c.dial}
+        onClick={() => onPick(c!, tab)}
+      >
+        {av && <span class={`pres-dot av-${av}`} />}
+        {label}
+      </button>
+    );
+  };
+  const recentChips = recs
+    .filter((r) => !favs.some((f) => f.kind === r.kind && f.target === r.target))
+    .slice(0, 8)
+    .map((r) => chip(r.kind, r.target, '', `r-${r.kind}-${r.target}`, 'recent'));
+  return (
+    <div class="tr-quick">
+      <div class="tr-quick-row">
+        <small>Favourites</small>
+        {favs.length === 0 ? <span class="muted">— star an agent or queue to add it</span> : favs.map((f) => chip(f.kind, f.target, f.label, `f-${f.kind}-${f.target}`, 'favourite'))}
+      </div>
+      {recentChips.some(Boolean) && (
+        <div class="tr-quick-row">
+          <small>Recents</small>
+          {recentChips}
+        </div>
+      )}
+    </div>
+  );
 }
 
 function TransferDialog() {
   const r = transferRequest.value;
-  const [target, setTarget] = useState('');
-  const [mode, setMode] = useState<'blind' | 'consult'>(r?.mode ?? 'blind');
   if (!r) return null;
-  const close = () => {
-    transferRequest.value = null;
-    setTarget('');
+  // Keyed by the call: a new request starts from a clean dialog.
+  return <TransferForm key={`${r.callId}:${r.ringing}:${r.mode}`} r={r} />;
+}
+
+function TransferForm({ r }: { r: TransferRequest }) {
+  const [tab, setTab] = useState<Tab>('agent');
+  const [search, setSearch] = useState('');
+  const [choice, setChoice] = useState<Choice | null>(null);
+  const [mode, setMode] = useState<'blind' | 'consult'>(r.ringing ? 'blind' : r.mode);
+  const [number, setNumber] = useState('');
+  const [check, setCheck] = useState<DialCheck | null | 'checking'>(null);
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+  const checkSeq = useRef(0);
+  const myID = me.value?.user.id;
+  const blind = r.ringing || mode === 'blind';
+
+  useEffect(() => {
+    ensureDirectory();
+    void refreshDirectory();
+    void loadFavourites();
+  }, []);
+
+  // The number is checked as typed (debounced); the latest answer wins.
+  useEffect(() => {
+    if (tab !== 'number') return;
+    const v = number.trim();
+    if (!v) {
+      setCheck(null);
+      return;
+    }
+    setCheck('checking');
+    const seq = ++checkSeq.current;
+    const t = setTimeout(async () => {
+      try {
+        const c = await get<DialCheck>('/api/dialplan/check?number=' + encodeURIComponent(v));
+        if (seq === checkSeq.current) setCheck(c);
+      } catch (e) {
+        if (seq === checkSeq.current)
+          setCheck({ input: v, normalized: '', kind: 'invalid', allowed: false, transfer_allowed: false, error: e instanceof ApiError ? e.message : String(e) });
+      }
+    }, 200);
+    return () => clearTimeout(t);
+  }, [number, tab]);
+
+  const close = () => (transferRequest.value = null);
+  const dir = directory.value;
+  const users = useMemo(
+    () =>
+      (dir?.users ?? [])
+        .filter((u) => u.id !== myID && u.extensions.length > 0)
+        .sort((a, b) => (a.display_name || a.username).localeCompare(b.display_name || b.username)),
+    [dir, myID],
+  );
+  const shownUsers = users.filter((u) => matchesSearch(search, u.display_name, u.username, ...u.extensions.map((x) => x.number)));
+  const shownQueues = (dir?.queues ?? []).filter((q) => matchesSearch(search, q.name, q.number));
+
+  // The selected user as the directory says now (their state may change while the dialog is open).
+  const liveChoice: Choice | null =
+    tab === 'number'
+      ? check && check !== 'checking' && check.normalized && check.transfer_allowed && !check.error
+        ? { kind: 'number', dial: check.normalized, label: check.normalized }
+        : null
+      : choice?.kind === 'user'
+        ? (() => {
+            const u = users.find((x) => x.id === choice.user?.id);
+            return u ? userChoice(u) : null;
+          })()
+        : choice;
+  const why = (() => {
+    if (!liveChoice) return '';
+    if (liveChoice.user) {
+      const b = blockReason(liveChoice.user);
+      if (b) return `${liveChoice.label} is ${b}`;
+      if (blind) return blindReason(liveChoice.user);
+    }
+    return '';
+  })();
+
+  const pick = (c: Choice, t?: Tab) => {
+    setError('');
+    if (t && t !== tab) setTab(t);
+    if (c.kind === 'number') {
+      setTab('number');
+      setNumber(c.dial);
+      setChoice(null);
+      return;
+    }
+    setChoice(c);
   };
+
+  const submit = async () => {
+    if (!liveChoice || why || busy) return;
+    setBusy(true);
+    setError('');
+    try {
+      await sendTransfer(r, liveChoice.dial, blind ? 'blind' : 'consult');
+      close();
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message || e.code : String(e));
+      // The refusal usually means the directory is behind: re-read it.
+      void refreshDirectory();
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const verb = r.ringing ? 'Redirect' : blind ? 'Transfer' : 'Consult';
+  const title = r.title ?? (r.ringing ? 'Transfer the ringing call' : mode === 'consult' ? 'Consult or transfer' : 'Transfer');
   return (
-    <Modal title={r.ringing ? 'Transfer the ringing call' : 'Transfer'} onClose={close}>
+    <Modal title={title} onClose={close} wide>
       <form
         class="transfer-form"
-        onSubmit={async (e) => {
+        data-testid="transfer-dialog"
+        onSubmit={(e) => {
           e.preventDefault();
-          if (await doTransfer(r, target.trim(), r.ringing ? 'blind' : mode)) close();
+          void submit();
         }}
       >
-        <label>
-          Extension, queue or number
-          <input value={target} onInput={(e) => setTarget((e.target as HTMLInputElement).value)} autoFocus data-testid="transfer-target" />
-        </label>
+        <QuickPicks onPick={pick} />
+        <div class="tr-toolbar">
+          <div class="tabs" role="tablist">
+            {(['agent', 'queue', 'number'] as Tab[]).map((t) => (
+              <button
+                type="button"
+                key={t}
+                role="tab"
+                aria-selected={tab === t}
+                class={tab === t ? 'tab active' : 'tab'}
+                data-testid={`tab-${t}`}
+                onClick={() => {
+                  setTab(t);
+                  setError('');
+                }}
+              >
+                {t === 'agent' ? 'Agent' : t === 'queue' ? 'Queue' : 'Number'}
+              </button>
+            ))}
+          </div>
+          {tab !== 'number' && (
+            <input
+              class="tr-search"
+              type="search"
+              placeholder={tab === 'agent' ? 'Search name or extension' : 'Search queue'}
+              value={search}
+              onInput={(e) => setSearch((e.target as HTMLInputElement).value)}
+              autoFocus
+              data-testid="transfer-search"
+            />
+          )}
+          <span class="spacer" />
+          <button
+            type="button"
+            class={`icon refresh ${directoryLoading.value ? 'spin' : ''}`}
+            title="Refresh the list"
+            aria-label="Refresh the list"
+            data-testid="transfer-refresh"
+            onClick={() => {
+              void refreshDirectory();
+              void loadFavourites();
+            }}
+          >
+            ⟳
+          </button>
+        </div>
+        {directoryError.value && <p class="error">Directory: {directoryError.value}</p>}
+        {tab === 'agent' && (
+          <ul class="tr-list" data-testid="transfer-agents">
+            {!dir && <li class="muted">Loading…</li>}
+            {dir && shownUsers.length === 0 && <li class="muted">Nobody matches.</li>}
+            {shownUsers.map((u) => (
+              <AgentRow key={u.id} u={u} selected={choice?.kind === 'user' && choice.user?.id === u.id} blind={blind} onPick={pick} />
+            ))}
+          </ul>
+        )}
+        {tab === 'queue' && (
+          <ul class="tr-list" data-testid="transfer-queues">
+            {dir && shownQueues.length === 0 && <li class="muted">No queue matches.</li>}
+            {shownQueues.map((q) => (
+              <QueueRow key={q.number} q={q} selected={choice?.kind === 'queue' && choice.dial === q.number} onPick={pick} />
+            ))}
+          </ul>
+        )}
+        {tab === 'number' && <NumberField value={number} onInput={(v) => (setNumber(v), setError(''))} check={check} />}
         {!r.ringing && (
-          <div class="radio-row">
+          <div class="radio-row tr-mode">
             <label class="check">
               <input type="radio" name="mode" checked={mode === 'consult'} onChange={() => setMode('consult')} data-testid="mode-consult" /> Attended (consult first)
             </label>
@@ -61,12 +484,32 @@ function TransferDialog() {
             </label>
           </div>
         )}
+        {r.ringing && <p class="hint">The call is still ringing: it is sent on at once (unattended).</p>}
+        <div class="tr-summary" data-testid="transfer-summary">
+          {liveChoice ? (
+            <>
+              {verb} to <strong>{liveChoice.label}</strong> {liveChoice.dial !== liveChoice.label && <span class="muted">({liveChoice.dial})</span>}
+            </>
+          ) : (
+            <span class="muted">Choose an agent, a queue or a number.</span>
+          )}
+          {why && (
+            <div class="error" data-testid="transfer-why">
+              {why}
+            </div>
+          )}
+          {error && (
+            <div class="error" role="alert" data-testid="transfer-error">
+              {error}
+            </div>
+          )}
+        </div>
         <div class="dialog-buttons">
           <button type="button" onClick={close}>
             Cancel
           </button>
-          <button class="primary" type="submit" disabled={!target.trim()} data-testid="transfer-submit">
-            {mode === 'consult' && !r.ringing ? 'Consult' : 'Transfer'}
+          <button class="primary" type="submit" disabled={!liveChoice || !!why || busy} data-testid="transfer-submit">
+            {verb}
           </button>
         </div>
       </form>

@@ -3,3 +3,6 @@ import './calls';
 import './mycalls';
 import './queue';
 import './phonebook';
+// The agent desktop's always-mounted dialogs (registered as overlays).
+import '../dialogs/wrapup';
+import '../dialogs/rona';

@@ -3,6 +3,9 @@ import './calls';
 import './mycalls';
 import './queue';
 import './phonebook';
+import './history';
+// The admin pages and #/history.
+import '../admin/index';
 // The agent desktop's always-mounted dialogs (registered as overlays).
 import '../dialogs/wrapup';
 import '../dialogs/rona';

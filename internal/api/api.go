@@ -107,6 +107,7 @@ func New(st Store, authn *auth.Service, calls *call.Manager, bus *events.Bus, lo
 	s.registerQueueExperience()
 	s.registerReports()
 	s.registerConsoles()
+	s.registerRinging()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API route")
 	})

@@ -54,6 +54,7 @@ type Call struct {
 
 	cancelRing        context.CancelFunc // stops the fork while ringing
 	cancelledBySystem bool
+	declined          bool             // the callee declined from the console: the caller hears busy (decline.go)
 	ringing           chan ringControl // redirect / pickup of a ringing call, read by setup
 	callerRTC         *webrtc.Session  // a browser caller's media until its leg takes it (setup)
 

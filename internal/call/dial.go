@@ -48,6 +48,9 @@ type pendingDial struct {
 	// agent answered from the console).
 	attempt context.CancelFunc
 	redial  bool
+	// declined: the agent declined from the console (decline.go); the
+	// ACD hears "busy", not RONA.
+	declined bool
 }
 
 // ourCodecs are offered on legs we originate: both G.711 laws, since the

@@ -233,7 +233,13 @@ func (c *Call) ringOffer(ctx context.Context, p *pendingDial, r route, ringFor t
 		delete(qs.offers, p.target)
 	}
 	if err != nil {
+		declined := p.declined
 		c.mu.Unlock()
+		if declined && mine {
+			c.log.Info("offer declined from the console", "agent", p.target)
+			m.acd.OfferFailed(c.id, p.target, acd.FailBusy)
+			return
+		}
 		if errors.Is(err, ErrDialCancelled) || !mine {
 			return // withdrawn by the ACD or the call ended: nothing to report
 		}

@@ -601,8 +601,13 @@ func (c *Call) failSetup(dsess *sipgo.DialogServerSession, failures []forkResult
 		return
 	}
 	c.mu.Lock()
-	bySystem := c.cancelledBySystem
+	bySystem, declined := c.cancelledBySystem, c.declined
 	c.mu.Unlock()
+	if declined {
+		c.respondCaller(dsess, sip.StatusBusyHere, "Busy Here", q850(17, "USER_BUSY"))
+		c.end(endInfo{by: "callee", code: sip.StatusBusyHere, disposition: store.DispositionBusy, reason: "declined"})
+		return
+	}
 	if bySystem {
 		c.respondCaller(dsess, sip.StatusRequestTerminated, "Request Terminated", q850(16, "NORMAL_CLEARING"))
 		c.end(endInfo{by: "system", code: sip.StatusRequestTerminated, disposition: store.DispositionCancelled, reason: "hung up by the system"})

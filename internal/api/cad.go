@@ -318,7 +318,8 @@ func (s *Server) dataCall(w http.ResponseWriter, r *http.Request, p auth.Princip
 		return nil, call.Info{}, false
 	}
 	info := c.Info()
-	if !mayOnCall(p, action, info) {
+	// Reading: also the agent the call is being offered to (cad_offer.go).
+	if !mayOnCall(p, action, info) && !(action == auth.CallsViewAll && s.offeredTo(p, info)) {
 		forbiddenOnCall(w, p, action)
 		return nil, call.Info{}, false
 	}

@@ -10,6 +10,7 @@ import { now, since } from '../live';
 import { post } from '../api';
 import { act, me, myExtensions } from '../session';
 import { openTransfer } from '../dialogs/transfer';
+import { CallData } from '../components/calldata';
 import type { Call } from '../types';
 
 /** lineState is the call as seen from my side. */
@@ -104,6 +105,7 @@ function CallCard({ c, selected, onSelect }: { c: Call; selected: boolean; onSel
           </div>
         </div>
       )}
+      {st !== 'outgoing' && st !== 'queued' && <CallData callId={c.id} />}
       {c.recording && <div class="rec-line">{c.recording.paused ? '⏸ recording paused' : '● recording'}</div>}
       <div class="line-actions">
         {st === 'incoming' && (

@@ -14,6 +14,8 @@
 # Writes OUT/{cps,register,media}.pprof, OUT/*-top.txt (go tool pprof -top -cum) and
 # OUT/*-perf.txt (perf report --children). Bounded (about 2 minutes); kills only what it started.
 set -u -o pipefail
+# Measure Switchboard alone: no simulated demo traffic (switchboard demo --simulate).
+export SWITCHBOARD_DEMO_SIMULATE=false
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")

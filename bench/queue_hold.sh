@@ -17,6 +17,8 @@
 # Every step is bounded (sipp -timeout, timeout(1) on everything); the script kills only the
 # processes it started. About 1 minute per step.
 set -u -o pipefail
+# Measure Switchboard alone: no simulated demo traffic (switchboard demo --simulate).
+export SWITCHBOARD_DEMO_SIMULATE=false
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")

@@ -12,6 +12,8 @@
 # kill only the processes they started. About 9-11 minutes with the defaults (a failing sipp step
 # runs to its time bound, 55 s).
 set -u -o pipefail
+# Measure Switchboard alone: no simulated demo traffic (switchboard demo --simulate).
+export SWITCHBOARD_DEMO_SIMULATE=false
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")

@@ -23,6 +23,7 @@ Pass rule (summarize_sip.py): completed >= 99 % and retransmissions < 1 % of cal
 import os, sys, time, subprocess, signal, json, argparse, tempfile, shutil, socket, glob
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+os.environ["SWITCHBOARD_DEMO_SIMULATE"] = "false"  # measure Switchboard alone: no simulated demo traffic
 REPO = os.path.dirname(HERE)
 WORK = os.path.join(os.environ.get("PERF_TMP", tempfile.gettempdir()), "perf", "sippruns")
 HZ = os.sysconf("SC_CLK_TCK")

@@ -111,8 +111,9 @@ func run(nClients, rate, nCalls, secs, warm int, bin string) error {
 		"--http-addr", httpAddr, "--rtp-ports", "47000-47199", "--carrier-addr", fmt.Sprintf("127.0.0.1:%d", freePort()),
 		"--log-level", "warn")
 	srv.Stdout, srv.Stderr = io.Discard, os.Stderr
+	srv.Env = append(os.Environ(), "SWITCHBOARD_DEMO_SIMULATE=false") // no simulated demo traffic
 	if prof.addr != "" {
-		srv.Env = append(os.Environ(), "SB_PPROF_ADDR="+prof.addr)
+		srv.Env = append(srv.Env, "SB_PPROF_ADDR="+prof.addr)
 	}
 	if err := srv.Start(); err != nil {
 		return err

@@ -1,7 +1,8 @@
 // Command switchboard runs the Switchboard contact center.
 //
 //	switchboard serve   [flags]   run with the configured organisation
-//	switchboard demo    [flags]   run with the demo organisation (created on first start)
+//	switchboard demo    [flags]   run with the demo organisation (created on first start) and simulated traffic
+//	switchboard simulate --target HOST:PORT [flags]   simulated traffic against any Switchboard
 //	switchboard version
 package main
 
@@ -14,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,6 +36,8 @@ const usage = `usage: switchboard <command> [flags]
 commands:
   serve     run Switchboard
   demo      run Switchboard with the demo organisation (seeded on first start)
+            and simulated traffic (--simulate=false: none)
+  simulate  simulated callers and agents against any Switchboard (--load: measure)
   version   print the version
 
 Run "switchboard <command> -h" for the flags.`
@@ -51,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return serve(args[1:], stdout, stderr, false)
 	case "demo":
 		return serve(args[1:], stdout, stderr, true)
+	case "simulate":
+		return simulateCmd(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -69,8 +75,10 @@ func serve(args []string, stdout, stderr io.Writer, isDemo bool) error {
 	fs.SetOutput(stderr)
 	configPath := config.RegisterFlags(fs)
 	carrier := ""
+	simulated := false
 	if isDemo {
 		fs.StringVar(&carrier, "carrier-addr", "127.0.0.1:5090", "host:port of the demo-carrier trunk's far end (outbound calls go there)")
+		fs.BoolVar(&simulated, "simulate", demoSimulateDefault(), "simulated callers and agents (default on unless "+demoSimulateEnv+"=false)")
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -117,10 +125,20 @@ func serve(args []string, stdout, stderr io.Writer, isDemo bool) error {
 	if err != nil {
 		return err
 	}
+	simDone := make(chan struct{})
+	if isDemo && simulated {
+		go func() {
+			defer close(simDone)
+			runSimulation(ctx, demo.Simulation(a.SIPAddr(), a.HTTPAddr()), log)
+		}()
+	} else {
+		close(simDone)
+	}
 	if isDemo {
-		printDemo(stdout, a)
+		printDemo(stdout, a, simulated)
 	}
 	<-ctx.Done()
+	<-simDone // the simulated calls hang up before the server stops
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -128,7 +146,7 @@ func serve(args []string, stdout, stderr io.Writer, isDemo bool) error {
 	return nil
 }
 
-func printDemo(w io.Writer, a *app.App) {
+func printDemo(w io.Writer, a *app.App, simulated bool) {
 	fmt.Fprintf(w, `
 Switchboard demo is running.
 
@@ -146,4 +164,14 @@ Calls from the demo carrier (127.0.0.1) to +31201230001 reach Support,
 
 Press Ctrl-C to stop.
 `, a.SIPAddr(), a.HTTPAddr())
+	if simulated {
+		fmt.Fprintf(w, `
+Simulated traffic is on (--simulate=false turns it off): customers call
+Support and Sales through the demo carrier (about 4 and 2 calls a minute)
+and agents %s answer them, miss a few, post
+wrap-up codes and take breaks; both queues were set to longest idle with
+10 s of wrap-up. 1001, 1009 and 1010 are yours: log in as 1001 and set
+yourself available to take Support calls too.
+`, strings.Join(demo.SimulatedAgents, ", "))
+	}
 }

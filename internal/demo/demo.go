@@ -1,4 +1,5 @@
-// Package demo creates the demo organisation and (later) its simulated traffic.
+// Package demo creates the demo organisation and describes its simulated
+// traffic (Simulation).
 package demo
 
 import (

@@ -202,11 +202,25 @@ func (a *agentRun) handle(ctx context.Context, c *siptest.Call) {
 		return
 	}
 	answeredAt := time.Now()
+	// Run waits for the after-call work (the wrap-up code) of every call
+	// answered, so the tally's codes match the answered calls.
+	a.s.afterCall.Add(1)
+	wrappedUp := sync.OnceFunc(func() { a.s.afterCall.Add(-1) })
+	defer wrappedUp()
 	talk := LogNormal(20*time.Second, 0.5)
 	if cl != nil {
 		talk = cl.queue.HandleTime
 	}
 	sleepOrEnd(ctx, c, a.sample(talk))
+	if a.s.checkMedia && cl != nil {
+		// The caller's audio reached the agent through Switchboard's
+		// relay: at least 80 % of a packet every 20 ms since the answer.
+		want := int(time.Since(answeredAt) / (20 * time.Millisecond))
+		a.s.mediaChecked.Add(1)
+		if c.PacketsReceived()*5 >= want*4 {
+			a.s.mediaOK.Add(1)
+		}
+	}
 	hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	_ = c.Hangup(hctx)
 	hcancel()
@@ -226,6 +240,7 @@ func (a *agentRun) handle(ctx context.Context, c *siptest.Call) {
 			a.s.tally.with(q, func(t *QueueTally) { t.WrapupCodes[code]++ })
 		}
 	}
+	wrappedUp()
 	if a.chance(cfg.BreakProb) {
 		reason := a.pick(cfg.BreakReasons)
 		if err := a.api.setStatus(ctx, "break", reason); err != nil {

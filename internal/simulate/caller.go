@@ -164,6 +164,8 @@ func (s *Sim) placeCall(ctx context.Context, q Queue, patience time.Duration) {
 			}
 		case <-cl.connected:
 			// The agent ends the call; the caller stays on until then.
+			s.connected.Add(1)
+			defer s.connected.Add(-1)
 			select {
 			case <-call.Done():
 			case <-ctx.Done():

@@ -31,7 +31,22 @@ type Sim struct {
 	mu      sync.Mutex
 	callers map[string]*caller // by ANI sequence part
 	trunk   *siptest.Phone
+
+	// Load mode's measurements (load.go).
+	checkMedia   bool         // agents count the caller's packets they got
+	connected    atomic.Int64 // calls connected to an agent now
+	mediaChecked atomic.Int64
+	mediaOK      atomic.Int64
+	lastArrNanos atomic.Int64 // when the last call was placed
+
+	// afterCall counts answered calls whose wrap-up code is not posted
+	// yet. Not a WaitGroup: an agent may answer a call nobody placed
+	// after Run started waiting.
+	afterCall atomic.Int64
 }
+
+// lastArrival is when the last call was placed.
+func (s *Sim) lastArrival() time.Time { return time.Unix(0, s.lastArrNanos.Load()) }
 
 // New checks cfg and prepares a simulation.
 func New(cfg Config) (*Sim, error) {
@@ -148,6 +163,19 @@ func (s *Sim) Run(ctx context.Context) error {
 	case <-callCtx.Done():
 		<-drained
 	}
+	// The agents post the wrap-up codes of the last calls (bounded by
+	// their WrapupDelay; a stop hangs up and skips them).
+	poll := time.NewTicker(20 * time.Millisecond)
+	defer poll.Stop()
+	for s.afterCall.Load() > 0 {
+		select {
+		case <-poll.C:
+		case <-callCtx.Done():
+			return nil
+		case <-t.C:
+			return nil
+		}
+	}
 	return nil
 }
 
@@ -228,6 +256,7 @@ func (s *Sim) arrivals(ctx context.Context, stopAll context.CancelFunc, callCtx 
 			return false
 		}
 		patience := q.Patience.Sample(rnd)
+		s.lastArrNanos.Store(time.Now().UnixNano())
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

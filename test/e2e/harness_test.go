@@ -147,7 +147,9 @@ func (s *server) start() {
 	s.tokens = nil // sessions survive restarts, but each run logs in afresh
 	s.tokensMu.Unlock()
 	s.cmd = exec.Command(binary, s.args...)
-	s.cmd.Env = append(os.Environ(), s.env...)
+	// The demo's simulated traffic is off unless a test asks for it
+	// (--simulate, or this variable in serverOpts.env).
+	s.cmd.Env = append(append(os.Environ(), "SWITCHBOARD_DEMO_SIMULATE=false"), s.env...)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -348,11 +348,12 @@ function pct(x: number | undefined | null): string {
   return x === undefined || x === null ? '—' : `${Math.round(x * 10) / 10}%`;
 }
 
-function Figure(props: { id: string; label: string; value: ComponentChildren; sub?: ComponentChildren; onClick?: () => void; active?: boolean; warn?: boolean }) {
+function Figure(props: { id: string; label: string; value: ComponentChildren; sub?: ComponentChildren; onClick?: () => void; active?: boolean; warn?: boolean; wide?: boolean }) {
   const Tag = props.onClick ? 'button' : 'div';
   return (
     <Tag
-      class={`qw-fig ${props.onClick ? 'qw-fig-click' : ''} ${props.active ? 'active' : ''} ${props.warn ? 'warn' : ''}`}
+      class={`qw-fig ${props.wide ? 'qw-fig-wide' : ''} ${props.onClick ? 'qw-fig-click' : ''} ${props.active ? 'active' : ''} ${props.warn ? 'warn' : ''}`}
+      title={props.label}
       onClick={props.onClick}
       data-testid={`stat-${props.id}`}
       aria-pressed={props.onClick ? !!props.active : undefined}
@@ -391,6 +392,7 @@ function Figures({ v, drill, setDrill }: { v: QueueView; drill: Drill; setDrill:
       />
       <Figure
         id="agents"
+        wide
         label="Agents in / paused / out"
         value={
           <>

@@ -153,6 +153,7 @@ function QueueSettings({ queue, onSaved }: { queue: Queue | null; onSaved: (q: Q
       const body: Record<string, unknown> = { name, strategy, overflow_destination: overflow, ...flags };
       for (const f of numberFields) {
         const v = numberOrRaw(nums[f]);
+        if (typeof v === 'string') throw new ApiError(400, `invalid_${f}`, 'must be a whole number');
         if (v !== undefined) body[f] = v;
       }
       const out = q ? await patch<Queue>(`/api/queues/${q.number}`, body) : await post<Queue>('/api/queues', { number, ...body });

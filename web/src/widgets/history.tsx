@@ -39,6 +39,8 @@ export interface Interaction {
   hangup_by: string;
   reason?: string;
   wrapup_code?: string;
+  /** the number to call back (server-side, newer servers) */
+  other_party?: string;
   recordings: { id: string; started_at: string; duration_ms: number; audio_url: string }[];
 }
 
@@ -117,8 +119,9 @@ export function useInteractions(query: string) {
 
 /** otherParty is who the call was with, seen from the user (or the customer, for others' calls). */
 export function otherParty(i: Interaction, mine: Set<string>): { number: string; name?: string } {
-  if (mine.has(i.from) || i.direction === 'outbound') return { number: i.to };
-  return { number: i.from, name: i.from_name };
+  // The server says whom to call back (the caller, or what the user dialled).
+  const n = i.other_party || (mine.has(i.from) || i.direction === 'outbound' ? i.to : i.from);
+  return { number: n, name: n === i.from ? i.from_name : undefined };
 }
 
 /** wrapupLabel is the label of a wrap-up code from the codes /api/me lists for the user's queues. */
@@ -186,10 +189,12 @@ export function HistoryTable({ rows, compact }: { rows: Interaction[]; compact?:
                   <span class={`badge disp-${i.disposition}`}>{i.disposition}</span>
                 </td>
               )}
-              <td class="recs">
-                {i.recordings.map((r) => (
-                  <Recording key={r.id} r={r} />
-                ))}
+              <td>
+                <div class="recs">
+                  {i.recordings.map((r) => (
+                    <Recording key={r.id} r={r} />
+                  ))}
+                </div>
               </td>
             </tr>
           );

@@ -10,7 +10,7 @@ import { signal } from '@preact/signals';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Modal } from '../components/modal';
 import { ApiError, get, post } from '../api';
-import { act, me } from '../session';
+import { act, me, notify } from '../session';
 import { overlays } from '../pages/registry';
 import {
   agentText,
@@ -188,40 +188,27 @@ function QueueRow({ q, selected, onPick }: { q: DirectoryQueue; selected: boolea
   );
 }
 
-/** NumberField validates what is typed as the server would dial it (SPEC T12), live. */
-function NumberField({ value, onInput, check }: { value: string; onInput: (v: string) => void; check: DialCheck | null | 'checking' }) {
+/** CheckResult shows what the server would dial for the typed text (SPEC T12), live. */
+function CheckResult({ value, check }: { value: string; check: DialCheck | null | 'checking' }) {
+  if (value.trim() === '') return <div class="hint">Digits and + # * : only; other characters are dropped. 3–14 digits; E.164, US and IDD forms.</div>;
   return (
-    <div class="tr-number">
-      <label>
-        Number
-        <input
-          value={value}
-          onInput={(e) => onInput((e.target as HTMLInputElement).value)}
-          placeholder="1002, 8000, +31 20 123 4567"
-          inputMode="tel"
-          autoFocus
-          data-testid="transfer-target"
-        />
-      </label>
-      <div class="hint" data-testid="number-check">
-        {check === 'checking' && 'Checking…'}
-        {check && check !== 'checking' && value.trim() !== '' && (
-          <>
-            {check.normalized && (
-              <span>
-                Dials <strong data-testid="number-normalized">{check.normalized}</strong>
-                {check.kind !== 'invalid' && ` · ${check.kind}${check.name ? ' ' + check.name : ''}${check.did ? ' (our DID)' : ''}`}
-              </span>
-            )}
-            {(check.error || !check.transfer_allowed) && (
-              <div class="error" data-testid="number-error">
-                {check.error || 'You may not transfer to this number.'}
-              </div>
-            )}
-          </>
-        )}
-        {value.trim() === '' && 'Digits and + # * : only; other characters are dropped. 3–14 digits.'}
-      </div>
+    <div class="hint tr-check" data-testid="number-check">
+      {check === 'checking' && 'Checking…'}
+      {check && check !== 'checking' && (
+        <>
+          {check.normalized && (
+            <span>
+              Dials <strong data-testid="number-normalized">{check.normalized}</strong>
+              {check.kind !== 'invalid' && ` · ${check.kind}${check.name ? ' ' + check.name : ''}${check.did ? ' (our DID)' : ''}`}
+            </span>
+          )}
+          {(check.error || !check.transfer_allowed) && (
+            <div class="error" data-testid="number-error">
+              {check.error || 'You may not transfer to this number.'}
+            </div>
+          )}
+        </>
+      )}
     </div>
   );
 }
@@ -296,10 +283,10 @@ function TransferDialog() {
 
 function TransferForm({ r }: { r: TransferRequest }) {
   const [tab, setTab] = useState<Tab>('agent');
-  const [search, setSearch] = useState('');
-  const [choice, setChoice] = useState<Choice | null>(null);
+  // text is both the search of the lists and, when nothing is picked, the target typed.
+  const [text, setText] = useState('');
+  const [picked, setPicked] = useState<Choice | null>(null);
   const [mode, setMode] = useState<'blind' | 'consult'>(r.ringing ? 'blind' : r.mode);
-  const [number, setNumber] = useState('');
   const [check, setCheck] = useState<DialCheck | null | 'checking'>(null);
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
@@ -313,12 +300,12 @@ function TransferForm({ r }: { r: TransferRequest }) {
     void loadFavourites();
   }, []);
 
-  // The number is checked as typed (debounced); the latest answer wins.
+  // What is typed is checked as the server would dial it (debounced); the
+  // latest answer wins. Names do not check: only when digits are typed.
   useEffect(() => {
-    if (tab !== 'number') return;
-    const v = number.trim();
-    if (!v) {
-      setCheck(null);
+    const v = text.trim();
+    if (!v || !/[0-9]/.test(v)) {
+      setCheck(v && tab === 'number' ? { input: v, normalized: '', kind: 'invalid', allowed: false, transfer_allowed: false, error: 'no digits' } : null);
       return;
     }
     setCheck('checking');
@@ -333,7 +320,7 @@ function TransferForm({ r }: { r: TransferRequest }) {
       }
     }, 200);
     return () => clearTimeout(t);
-  }, [number, tab]);
+  }, [text, tab]);
 
   const close = () => (transferRequest.value = null);
   const dir = directory.value;
@@ -344,29 +331,31 @@ function TransferForm({ r }: { r: TransferRequest }) {
         .sort((a, b) => (a.display_name || a.username).localeCompare(b.display_name || b.username)),
     [dir, myID],
   );
+  const search = text.trim();
   const shownUsers = users.filter((u) => matchesSearch(search, u.display_name, u.username, ...u.extensions.map((x) => x.number)));
   const shownQueues = (dir?.queues ?? []).filter((q) => matchesSearch(search, q.name, q.number));
 
-  // The selected user as the directory says now (their state may change while the dialog is open).
-  const liveChoice: Choice | null =
-    tab === 'number'
-      ? check && check !== 'checking' && check.normalized && check.transfer_allowed && !check.error
-        ? { kind: 'number', dial: check.normalized, label: check.normalized }
-        : null
-      : choice?.kind === 'user'
-        ? (() => {
-            const u = users.find((x) => x.id === choice.user?.id);
-            return u ? userChoice(u) : null;
-          })()
-        : choice;
-  const why = (() => {
-    if (!liveChoice) return '';
-    if (liveChoice.user) {
-      const b = blockReason(liveChoice.user);
-      if (b) return `${liveChoice.label} is ${b}`;
-      if (blind) return blindReason(liveChoice.user);
+  // The choice as the directory says now (a state may change while the
+  // dialog is open): a picked row, else the typed target — which, when it
+  // is a user's extension, is that user, under the same rules.
+  const choice: Choice | null = (() => {
+    if (picked?.kind === 'user') {
+      const u = users.find((x) => x.id === picked.user?.id);
+      return u ? userChoice(u) : null;
     }
-    return '';
+    if (picked) return picked;
+    if (!search) return null;
+    const dial = check && check !== 'checking' && check.normalized ? check.normalized : search;
+    const u = users.find((x) => x.extensions.some((e) => e.number === dial));
+    if (u) return { ...userChoice(u), dial };
+    const label = check && check !== 'checking' && check.name ? `${check.name}` : dial;
+    return { kind: 'number', dial, label };
+  })();
+  const why = (() => {
+    if (!choice?.user) return '';
+    const b = blockReason(choice.user);
+    if (b) return `${choice.label} is ${b}`;
+    return blind ? blindReason(choice.user) : '';
   })();
 
   const pick = (c: Choice, t?: Tab) => {
@@ -374,23 +363,25 @@ function TransferForm({ r }: { r: TransferRequest }) {
     if (t && t !== tab) setTab(t);
     if (c.kind === 'number') {
       setTab('number');
-      setNumber(c.dial);
-      setChoice(null);
+      setText(c.dial);
+      setPicked(null);
       return;
     }
-    setChoice(c);
+    setPicked(c);
   };
 
   const submit = async () => {
-    if (!liveChoice || why || busy) return;
+    if (!choice || why || busy) return;
     setBusy(true);
     setError('');
     try {
-      await sendTransfer(r, liveChoice.dial, blind ? 'blind' : 'consult');
+      await sendTransfer(r, choice.dial, blind ? 'blind' : 'consult');
       close();
     } catch (e) {
-      setError(e instanceof ApiError ? e.message || e.code : String(e));
-      // The refusal usually means the directory is behind: re-read it.
+      const msg = e instanceof ApiError ? e.message || e.code : String(e);
+      setError(msg);
+      notify(`${verb}: ${msg}`);
+      // A refusal often means the directory is behind: re-read it.
       void refreshDirectory();
     } finally {
       setBusy(false);
@@ -411,6 +402,19 @@ function TransferForm({ r }: { r: TransferRequest }) {
       >
         <QuickPicks onPick={pick} />
         <div class="tr-toolbar">
+          <input
+            class="tr-search"
+            value={text}
+            onInput={(e) => {
+              setText((e.target as HTMLInputElement).value);
+              setPicked(null);
+              setError('');
+            }}
+            placeholder="Name, extension, queue or number"
+            autoFocus
+            autoComplete="off"
+            data-testid="transfer-target"
+          />
           <div class="tabs" role="tablist">
             {(['agent', 'queue', 'number'] as Tab[]).map((t) => (
               <button
@@ -429,18 +433,6 @@ function TransferForm({ r }: { r: TransferRequest }) {
               </button>
             ))}
           </div>
-          {tab !== 'number' && (
-            <input
-              class="tr-search"
-              type="search"
-              placeholder={tab === 'agent' ? 'Search name or extension' : 'Search queue'}
-              value={search}
-              onInput={(e) => setSearch((e.target as HTMLInputElement).value)}
-              autoFocus
-              data-testid="transfer-search"
-            />
-          )}
-          <span class="spacer" />
           <button
             type="button"
             class={`icon refresh ${directoryLoading.value ? 'spin' : ''}`}
@@ -459,9 +451,9 @@ function TransferForm({ r }: { r: TransferRequest }) {
         {tab === 'agent' && (
           <ul class="tr-list" data-testid="transfer-agents">
             {!dir && <li class="muted">Loading…</li>}
-            {dir && shownUsers.length === 0 && <li class="muted">Nobody matches.</li>}
+            {dir && shownUsers.length === 0 && <li class="muted">Nobody matches{search ? `: ${search} is dialled as a number` : ''}.</li>}
             {shownUsers.map((u) => (
-              <AgentRow key={u.id} u={u} selected={choice?.kind === 'user' && choice.user?.id === u.id} blind={blind} onPick={pick} />
+              <AgentRow key={u.id} u={u} selected={picked?.kind === 'user' && picked.user?.id === u.id} blind={blind} onPick={pick} />
             ))}
           </ul>
         )}
@@ -469,11 +461,11 @@ function TransferForm({ r }: { r: TransferRequest }) {
           <ul class="tr-list" data-testid="transfer-queues">
             {dir && shownQueues.length === 0 && <li class="muted">No queue matches.</li>}
             {shownQueues.map((q) => (
-              <QueueRow key={q.number} q={q} selected={choice?.kind === 'queue' && choice.dial === q.number} onPick={pick} />
+              <QueueRow key={q.number} q={q} selected={picked?.kind === 'queue' && picked.dial === q.number} onPick={pick} />
             ))}
           </ul>
         )}
-        {tab === 'number' && <NumberField value={number} onInput={(v) => (setNumber(v), setError(''))} check={check} />}
+        {(tab === 'number' || (!picked && search !== '' && check !== null)) && <CheckResult value={text} check={check} />}
         {!r.ringing && (
           <div class="radio-row tr-mode">
             <label class="check">
@@ -486,12 +478,12 @@ function TransferForm({ r }: { r: TransferRequest }) {
         )}
         {r.ringing && <p class="hint">The call is still ringing: it is sent on at once (unattended).</p>}
         <div class="tr-summary" data-testid="transfer-summary">
-          {liveChoice ? (
+          {choice ? (
             <>
-              {verb} to <strong>{liveChoice.label}</strong> {liveChoice.dial !== liveChoice.label && <span class="muted">({liveChoice.dial})</span>}
+              {verb} to <strong>{choice.label}</strong> {choice.dial !== choice.label && <span class="muted">({choice.dial})</span>}
             </>
           ) : (
-            <span class="muted">Choose an agent, a queue or a number.</span>
+            <span class="muted">Choose an agent, a queue or type a number.</span>
           )}
           {why && (
             <div class="error" data-testid="transfer-why">
@@ -508,7 +500,7 @@ function TransferForm({ r }: { r: TransferRequest }) {
           <button type="button" onClick={close}>
             Cancel
           </button>
-          <button class="primary" type="submit" disabled={!liveChoice || !!why || busy} data-testid="transfer-submit">
+          <button class="primary" type="submit" disabled={!choice || !!why || busy} data-testid="transfer-submit">
             {verb}
           </button>
         </div>

@@ -331,9 +331,9 @@ export function DataTable<T>(props: {
             {props.columns.map((c) => (
               <th
                 key={c.key}
-                class={`${c.num ? 'num' : ''} sortable`}
+                class={`${c.num ? 'num' : ''} ${c.label ? 'sortable' : ''}`}
                 aria-sort={sort?.key === c.key ? (sort.dir === 1 ? 'ascending' : 'descending') : undefined}
-                onClick={() => setSort(sort?.key === c.key ? { key: c.key, dir: sort.dir === 1 ? -1 : 1 } : { key: c.key, dir: 1 })}
+                onClick={() => c.label && setSort(sort?.key === c.key ? { key: c.key, dir: sort.dir === 1 ? -1 : 1 } : { key: c.key, dir: 1 })}
               >
                 {c.label}
                 {sort?.key === c.key ? (sort.dir === 1 ? ' ▲' : ' ▼') : ''}

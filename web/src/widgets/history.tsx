@@ -152,6 +152,7 @@ export function HistoryTable({ rows, compact }: { rows: Interaction[]; compact?:
           <th title="Direction" />
           <th>Other party</th>
           <th>Queue</th>
+          {!compact && <th>Agent</th>}
           <th class="num">Wait</th>
           <th class="num">Talk</th>
           <th>Wrap-up</th>
@@ -178,6 +179,7 @@ export function HistoryTable({ rows, compact }: { rows: Interaction[]; compact?:
                 {o.name && o.name !== o.number && <span class="muted name"> {o.name}</span>}
               </td>
               <td>{i.queue ?? ''}</td>
+              {!compact && <td>{i.answered_by ?? ''}</td>}
               <td class="num">{duration(i.wait_s)}</td>
               <td class="num">{i.answered_at ? duration(i.talk_s) : ''}</td>
               <td data-testid="history-wrapup" title={label}>

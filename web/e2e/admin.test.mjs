@@ -54,6 +54,9 @@ test('an admin creates a queue with a member and a wrap-up code through the page
   await row.waitFor();
   assert.equal(await page.inputValue('[data-testid=member-penalty-1006]'), '3');
   await page.selectOption('[data-testid=member-state-1006]', 'paused');
+  // The penalty is changed in place (saved on Enter).
+  await page.fill('[data-testid=member-penalty-1006]', '5');
+  await page.press('[data-testid=member-penalty-1006]', 'Enter');
 
   // A wrap-up code; a second one with the same code is refused next to the code field.
   await page.click('[data-testid=queue-tab-wrapup]');
@@ -73,7 +76,7 @@ test('an admin creates a queue with a member and a wrap-up code through the page
   assert.equal(q.strategy, 'longest_idle');
   assert.equal(q.ring_time_s, 15);
   assert.equal(q.wrapup_time_s, 30);
-  assert.deepEqual(q.members, [{ extension: '1006', penalty: 3 }]);
+  await eventually(async () => assert.deepEqual((await api.get('/api/queues/8200')).members, [{ extension: '1006', penalty: 5 }]), 5000);
   const codes = await api.get('/api/queues/8200/wrapup-codes');
   assert.deepEqual(
     codes.wrapup_codes.map((c) => [c.code, c.label]),

@@ -32,6 +32,9 @@ func callTouches(c call.Info, ext func(string) bool) bool {
 	if n, ok := strings.CutPrefix(c.Target, "extension:"); ok && ext(n) {
 		return true
 	}
+	if slices.ContainsFunc(c.Ringing, ext) {
+		return true // a queue call offered to this extension
+	}
 	return slices.ContainsFunc(c.Parties, func(party call.PartyInfo) bool {
 		return party.Extension != "" && ext(party.Extension)
 	})

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -59,6 +60,13 @@ type wsConn struct {
 	deadline    time.Time   // the write deadline set last
 	resubs      []time.Time // fresh snapshots given for slowness, last minute
 	closeReason string
+
+	// shown holds the live calls this client has been shown, when it does
+	// not see every call: a call that leaves its view (transferred away,
+	// a consult it left) is announced once with call_hidden, so the
+	// console drops it instead of showing it until the next snapshot.
+	shown      map[string]struct{}
+	tracksView bool
 }
 
 // wsInbound is one thing the reader passes to the writer.
@@ -321,8 +329,14 @@ func (c *wsConn) subscribe(topics []wsTopic, resumeFrom *uint64) error {
 	c.subscribed = false
 	c.topics = topics
 	c.seesAll = c.p.Can(auth.EventsViewAll) && c.p.Follows == nil
+	c.tracksView = !(c.seesAll && slices.ContainsFunc(c.topics, func(t wsTopic) bool { return t.kind == topicOrg }))
 	if resumeFrom == nil || *resumeFrom == 0 {
 		return c.snapshot("")
+	}
+	if c.tracksView {
+		// A call may have left this client's view while it was away, and
+		// the replay cannot tell it which: a fresh snapshot can.
+		return c.snapshot("resume_view")
 	}
 	from := *resumeFrom
 	_, head, err := c.hub.s.bus.ReadSince(from, nil, 1)
@@ -359,6 +373,15 @@ func (c *wsConn) snapshot(reason string) error {
 		}
 	}
 	slices.SortFunc(calls, func(a, b call.Info) int { return a.StartedAt.Compare(b.StartedAt) })
+	clear(c.shown)
+	if c.tracksView {
+		if c.shown == nil {
+			c.shown = make(map[string]struct{}, len(calls))
+		}
+		for _, ci := range calls {
+			c.shown[ci.ID] = struct{}{}
+		}
+	}
 	msg := wsSnapshotMsg{Type: "snapshot", Seq: n, Reason: reason, Topics: c.topicNames(), Calls: calls}
 	if slices.ContainsFunc(c.topics, func(t wsTopic) bool { return t.kind == topicPresence }) {
 		// As of at least n: a change after n follows as an event.
@@ -431,6 +454,11 @@ func (c *wsConn) catchUp() error {
 				c.seqs = append(c.seqs, e.Seq)
 				c.encs = append(c.encs, c.hub.encode(e))
 				c.times = append(c.times, e.Time)
+				c.noteShown(e)
+			} else if id, ok := c.leavesView(e); ok {
+				c.seqs = append(c.seqs, e.Seq)
+				c.encs = append(c.encs, hiddenEvent(e, id))
+				c.times = append(c.times, e.Time)
 			}
 		}
 		c.cursor = c.evs[len(c.evs)-1].Seq
@@ -447,6 +475,57 @@ func (c *wsConn) catchUp() error {
 		}
 	}
 }
+
+// noteShown remembers the calls a client that does not see everything
+// has been shown, and forgets the ended ones.
+func (c *wsConn) noteShown(e events.Event) {
+	if !c.tracksView || !strings.HasPrefix(e.Resource, "call:") {
+		return
+	}
+	id := e.Resource[len("call:"):]
+	if e.Type == events.CallEnded {
+		delete(c.shown, id)
+		return
+	}
+	if _, ok := c.shown[id]; ok {
+		return
+	}
+	if c.shown == nil {
+		c.shown = make(map[string]struct{})
+	}
+	c.shown[id] = struct{}{}
+}
+
+// leavesView reports whether e, not delivered to this client, is about a
+// call the client has been shown: the call has left its view.
+func (c *wsConn) leavesView(e events.Event) (string, bool) {
+	if !c.tracksView || len(c.shown) == 0 || !strings.HasPrefix(e.Resource, "call:") {
+		return "", false
+	}
+	// Only a call's full new state tells that it left the view: an offer
+	// to another agent (ring all) leaves this agent's offer standing.
+	if _, ok := e.Data.(call.Info); !ok {
+		return "", false
+	}
+	id := e.Resource[len("call:"):]
+	if _, ok := c.shown[id]; !ok {
+		return "", false
+	}
+	delete(c.shown, id)
+	return id, true
+}
+
+// hiddenEvent is the call_hidden event a client gets in place of e: the
+// call's ID only, since its new state is no longer the client's to see.
+func hiddenEvent(e events.Event, id string) []byte {
+	b, _ := json.Marshal(events.Event{Seq: e.Seq, Type: CallHidden, Time: e.Time, Resource: e.Resource,
+		Data: map[string]string{"id": id}})
+	return b
+}
+
+// CallHidden tells a WebSocket client that a call it was shown has left
+// its view (it is no longer a party, or the call left its topics).
+const CallHidden events.Type = "call_hidden"
 
 func (c *wsConn) callInfo(id string) (call.Info, bool) {
 	ca, err := c.hub.s.calls.Get(id)

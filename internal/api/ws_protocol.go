@@ -154,7 +154,9 @@ func (t wsTopic) matchesCall(c call.Info) bool {
 func (t wsTopic) matches(e events.Event, callInfo func(id string) (call.Info, bool)) bool {
 	switch t.kind {
 	case topicOrg:
-		return true
+		// Presence has its own topic: a console asks for it, and clients
+		// of "org" keep getting calls, agents and queues only.
+		return e.Type != presence.Changed
 	case topicCall:
 		return e.Resource == "call:"+t.id
 	case topicPresence:

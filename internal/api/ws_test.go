@@ -101,6 +101,8 @@ func TestTopicMatching(t *testing.T) {
 		{"presence", ev("call:c1", ext), false},
 		{"presence", ev("extension:1001", registrar.DeviceState{Extension: "1001"}), false},
 		{"extension:1001", events.Event{Type: presence.Changed, Resource: "extension:1001", Data: presence.View{Extension: "1001"}}, true},
+		// "org" keeps to calls, agents and queues: presence is asked for by topic.
+		{"org", events.Event{Type: presence.Changed, Resource: "extension:1001", Data: presence.View{Extension: "1001"}}, false},
 	}
 	for _, c := range cases {
 		tp, err := parseTopic(c.topic)

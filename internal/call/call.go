@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -80,6 +82,9 @@ type Info struct {
 	Conference *ConferenceInfo `json:"conference,omitempty"`
 	Transfer   *TransferInfo   `json:"transfer,omitempty"`
 	Recording  *RecordingInfo  `json:"recording,omitempty"`
+	// Ringing lists the agent extensions a queued call is being offered to
+	// now (ring all offers to several): they see it ringing for them.
+	Ringing []string `json:"ringing,omitempty"`
 }
 
 // PartyInfo is one leg of a call.
@@ -135,6 +140,9 @@ func (c *Call) infoLocked() Info {
 	}
 	if c.rec != nil {
 		i.Recording = c.rec.info()
+	}
+	if c.queue != nil && c.b == nil && len(c.queue.offers) > 0 {
+		i.Ringing = slices.Sorted(maps.Keys(c.queue.offers))
 	}
 	return i
 }

@@ -6,14 +6,20 @@ import { calls, onEvent, onSnapshot } from './live';
 import { myExtensions } from './session';
 import type { Call, PartyInfo } from './types';
 
-/** offeredTo remembers which agent extension a queue call is being offered to (call_offered). */
-export const offeredTo = signal<Map<string, string>>(new Map());
+/**
+ * offeredTo remembers which agent extensions a queue call is being offered
+ * to (call_offered; ring-all offers to several at once) until it is
+ * answered, returned to the queue or ends.
+ */
+export const offeredTo = signal<Map<string, string[]>>(new Map());
 onEvent('call_offered', (e) => {
   const id = e.data?.call?.id;
   const ext = e.data?.agent;
-  if (id && ext) offeredTo.value = new Map(offeredTo.value).set(id, String(ext));
+  if (!id || !ext) return;
+  const cur = offeredTo.value.get(id) ?? [];
+  if (!cur.includes(String(ext))) offeredTo.value = new Map(offeredTo.value).set(id, [...cur, String(ext)]);
 });
-for (const t of ['call_answered', 'call_ended', 'queue_call_returned', 'queue_call_answered', 'queue_call_abandoned']) {
+for (const t of ['call_answered', 'call_ended', 'queue_call_returned', 'queue_call_answered', 'queue_call_abandoned', 'queue_call_overflowed']) {
   onEvent(t, (e) => {
     const id = e.data?.id ?? e.data?.call?.id;
     if (id && offeredTo.value.has(id)) {
@@ -33,11 +39,21 @@ export function targetOf(c: Call): { kind: string; id: string } {
 
 /** ringingAt lists the extensions a call rings at now. */
 export function ringingAt(c: Call): string[] {
-  if (c.state !== 'ringing' && c.state !== 'queued') return [];
+  if (c.state === 'answered' || c.state === 'held' || c.state === 'ended') return [];
+  if (c.ringing?.length) return c.ringing;
   const o = offeredTo.value.get(c.id);
-  if (o) return [o];
+  if (o) return o;
   const t = targetOf(c);
   return t.kind === 'extension' && c.state === 'ringing' ? [t.id] : [];
+}
+
+/** displayState is the state a person reads: a call waiting in a queue is "queued" even while the ACD routes it, and "ringing" while offered. */
+export function displayState(c: Call): string {
+  if (c.held) return 'held';
+  if (c.state === 'answered') return 'answered';
+  if (ringingAt(c).length > 0) return 'ringing';
+  if (targetOf(c).kind === 'queue') return 'queued';
+  return c.state;
 }
 
 /** routeOf describes the route a call came through: DID, queue, extension. */

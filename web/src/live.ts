@@ -142,6 +142,11 @@ function flush() {
   let next: Map<string, Call> | null = null;
   for (const e of evs) {
     if (e.seq <= lastSeq.value && e.seq !== 0) continue;
+    if (e.type === 'call_hidden' && e.data?.id) {
+      next ??= new Map(calls.value);
+      next.delete(e.data.id);
+      continue;
+    }
     const c = callOf(e);
     if (c) {
       next ??= new Map(calls.value);
@@ -186,3 +191,6 @@ export function duration(s: number): string {
   const sec = String(s % 60).padStart(2, '0');
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
+
+// Browser tests and the performance figures read the live state here.
+(window as any).__switchboard = { calls, connection, lastSeq, snapshots };

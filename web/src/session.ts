@@ -64,7 +64,7 @@ export async function load() {
   }
   checked.value = true;
   if (me.value) {
-    live.start(['org']);
+    live.start(['org', 'presence']);
     await Promise.all([refreshAgent(), loadReasonCodes()]);
   }
 }

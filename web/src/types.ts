@@ -43,6 +43,8 @@ export interface Call {
   conference?: { initiator: string };
   transfer?: { target: string; by: string };
   recording?: { id: string; started_at: string; paused: boolean; auto_resume_at?: string };
+  /** ringing: the agent extensions a queued call is offered to now. */
+  ringing?: string[];
 }
 
 export interface User {

@@ -5,7 +5,7 @@
 import { useState } from 'preact/hooks';
 import { calls, now, since } from '../live';
 import { register, type WidgetProps } from './registry';
-import { ringingAt, routeOf, talkers, partyLabel, targetOf } from '../calls';
+import { displayState, ringingAt, routeOf, talkers, partyLabel, targetOf } from '../calls';
 import type { Call } from '../types';
 
 interface CallListConfig {
@@ -28,6 +28,7 @@ function matches(c: Call, cfg: CallListConfig): boolean {
 }
 
 const stateText: Record<string, string> = {
+  routing: 'Routing',
   ringing: 'Ringing',
   queued: 'In queue',
   answered: 'Talking',
@@ -54,7 +55,7 @@ function CallList({ config }: WidgetProps<CallListConfig>) {
         {list.map((c) => {
           const ring = ringingAt(c);
           const ps = talkers(c).filter((p) => p.role !== 'caller');
-          const state = c.held ? 'held' : c.state;
+          const state = displayState(c);
           return (
             <tr key={c.id} class={`call-row state-${state}`} data-call-id={c.id} data-state={state}>
               <td>

@@ -72,6 +72,9 @@ export function refreshDirectory(): Promise<void> {
       const d = await get<Directory>('/api/directory');
       directory.value = { users: d.users ?? [], queues: d.queues ?? [] };
       directoryError.value = '';
+      // Events that came while the answer was on its way are applied on
+      // top; each is applied only when newer than what the answer says.
+      if (pendingPresence.length > 0 || pendingQueues.length > 0) schedule();
     } catch (e) {
       directoryError.value = describe(e);
     } finally {
@@ -103,6 +106,9 @@ let pendingPresence: PresenceView[] = [];
 let pendingQueues: any[] = [];
 let applyScheduled = false;
 
+/** older: instant a is before b (both ISO; a missing one is not older). */
+const older = (a: string | undefined, b: string | undefined) => !!a && !!b && Date.parse(a) < Date.parse(b);
+
 function schedule() {
   if (applyScheduled) return;
   applyScheduled = true;
@@ -111,6 +117,9 @@ function schedule() {
 
 function applyPending() {
   applyScheduled = false;
+  // While a load is under way the events wait: the answer replaces the
+  // lists and would undo them.
+  if (inflight) return;
   const d = directory.value;
   const ps = pendingPresence;
   const qs = pendingQueues;
@@ -136,7 +145,7 @@ function applyPending() {
             transferable: p.agent_status === 'available' && p.agent_state === 'idle',
           };
         }
-        return { ...x, presence: p.presence, since: p.since };
+        return older(p.since, x.since) ? x : { ...x, presence: p.presence, since: p.since };
       });
       return { ...u, extensions, agent };
     });

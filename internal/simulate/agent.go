@@ -141,10 +141,7 @@ func (a *agentRun) run(ctx context.Context) {
 				a.goFn(func() { _ = c.Reject(486) }) // RFC 3261 §21.4.24: busy here
 				continue
 			}
-			a.goFn(func() {
-				defer a.busy.Store(false)
-				a.handle(ctx, c)
-			})
+			a.goFn(func() { a.handle(ctx, c) })
 		}
 	}
 }
@@ -170,7 +167,13 @@ func (a *agentRun) close() {
 
 // handle is one ringing call: miss it, or answer, talk, hang up, wrap up
 // and perhaps take a break.
+//
+// The agent is busy (other calls get 486) until the call has ended: the
+// after-call work does not block a new call, as Switchboard may offer one
+// as soon as the queue's wrap-up time is over.
 func (a *agentRun) handle(ctx context.Context, c *siptest.Call) {
+	release := sync.OnceFunc(func() { a.busy.Store(false) })
+	defer release()
 	cfg := a.s.cfg
 	cl := a.s.lookupCaller(c.From().User)
 	if cl == nil {
@@ -221,6 +224,9 @@ func (a *agentRun) handle(ctx context.Context, c *siptest.Call) {
 			a.s.mediaOK.Add(1)
 		}
 	}
+	// Free before the BYE: Switchboard may offer the next call as soon as
+	// it has the BYE, before our BYE transaction completes.
+	release()
 	hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	_ = c.Hangup(hctx)
 	hcancel()
@@ -241,7 +247,9 @@ func (a *agentRun) handle(ctx context.Context, c *siptest.Call) {
 		}
 	}
 	wrappedUp()
-	if a.chance(cfg.BreakProb) {
+	// A break only between calls: not when a new one already rings.
+	if a.chance(cfg.BreakProb) && a.busy.CompareAndSwap(false, true) {
+		defer a.busy.Store(false)
 		reason := a.pick(cfg.BreakReasons)
 		if err := a.api.setStatus(ctx, "break", reason); err != nil {
 			a.log.Warn("break not taken", "reason", reason, "error", err)

@@ -142,24 +142,27 @@ type Dist struct {
 	Mean     time.Duration
 	Min, Max time.Duration
 	CV       float64 // DistLogNormal: standard deviation / mean
+	// set marks a Dist made by a constructor, so that Fixed(0) is a
+	// choice (no delay), not "unset, take the default".
+	set bool
 }
 
 // Fixed is always d.
-func Fixed(d time.Duration) Dist { return Dist{Kind: DistFixed, Mean: d} }
+func Fixed(d time.Duration) Dist { return Dist{Kind: DistFixed, Mean: d, set: true} }
 
 // Exp is exponential with the given mean.
-func Exp(mean time.Duration) Dist { return Dist{Kind: DistExponential, Mean: mean} }
+func Exp(mean time.Duration) Dist { return Dist{Kind: DistExponential, Mean: mean, set: true} }
 
 // Uniform is uniform between lo and hi.
-func Uniform(lo, hi time.Duration) Dist { return Dist{Kind: DistUniform, Min: lo, Max: hi} }
+func Uniform(lo, hi time.Duration) Dist { return Dist{Kind: DistUniform, Min: lo, Max: hi, set: true} }
 
 // LogNormal has the given mean and coefficient of variation (0.5 is a
 // typical handle time: most calls near the mean, a long tail).
 func LogNormal(mean time.Duration, cv float64) Dist {
-	return Dist{Kind: DistLogNormal, Mean: mean, CV: cv}
+	return Dist{Kind: DistLogNormal, Mean: mean, CV: cv, set: true}
 }
 
-// IsZero reports whether d is unset.
+// IsZero reports whether d is unset (the zero Dist; Fixed(0) is set).
 func (d Dist) IsZero() bool { return d == Dist{} }
 
 // Sample draws one duration.

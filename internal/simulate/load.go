@@ -41,12 +41,12 @@ type LoadConfig struct {
 
 // LoadResult is what a load run measured.
 type LoadResult struct {
-	Elapsed          time.Duration // first arrival → last call ended
+	Elapsed          time.Duration // first call placed → last call ended
 	Offered          int
 	Answered         int
 	Abandoned        int // callers still waiting after the patience (60 s): capacity exceeded
 	Failed           int
-	AnsweredPerSec   float64 // answered calls / arrival window
+	AnsweredPerSec   float64 // answered calls / (last call placed − first call placed)
 	PeakConcurrent   int     // calls connected to an agent at once (both legs with media)
 	MediaChecked     int     // answered calls whose agent leg was checked for the caller's audio
 	MediaOK          int     // of those, the agent received ≥ 80 % of the expected packets
@@ -146,7 +146,14 @@ func RunLoad(ctx context.Context, cfg Config, lc LoadConfig) (LoadResult, error)
 
 	res.GoMemBaseline = goMemory(ctx, hc, cfg.APIURL)
 	res.RSSBaselineKB = rssKB(lc.SUTPID)
-	cpu0 := cpuTicks(lc.SUTPID)
+	// The clock and the server's CPU count from the first call: the
+	// agents' logins and registrations before it are not the load.
+	var start time.Time
+	var cpu0 int64
+	sim.firstArrival = func() {
+		start = time.Now()
+		cpu0 = cpuTicks(lc.SUTPID)
+	}
 
 	// Sample concurrency and memory while it runs.
 	sampCtx, stopSampling := context.WithCancel(ctx)
@@ -173,9 +180,10 @@ func RunLoad(ctx context.Context, cfg Config, lc LoadConfig) (LoadResult, error)
 		}
 	}()
 
-	start := time.Now()
 	runErr := sim.Run(ctx)
-	res.Elapsed = time.Since(start)
+	if !start.IsZero() {
+		res.Elapsed = time.Since(start)
+	}
 	stopSampling()
 	sampWG.Wait()
 	cpu1 := cpuTicks(lc.SUTPID)
@@ -225,7 +233,8 @@ func RunLoad(ctx context.Context, cfg Config, lc LoadConfig) (LoadResult, error)
 }
 
 // provisionAgents creates n agents (user + extension first…first+n-1,
-// password "load-<ext>") unless they exist, and logs them in to queues.
+// password "load-<ext>") unless they exist, and makes them members of
+// queues (each agent logs in to them when it starts).
 func provisionAgents(ctx context.Context, admin *apiClient, queues []Queue, first, n int) ([]Agent, error) {
 	if first <= 0 {
 		first = 2000
@@ -242,17 +251,39 @@ func provisionAgents(ctx context.Context, admin *apiClient, queues []Queue, firs
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			errs[i] = provisionAgent(ctx, admin, queues, ext)
+			errs[i] = provisionAgent(ctx, admin, ext)
 		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("simulate: provision load agents: %w", err)
 	}
+	// Members are queue configuration: one PATCH per queue, which also
+	// makes the ACD load the new users.
+	for _, q := range queues {
+		var cur struct {
+			Members []map[string]any `json:"members"`
+		}
+		if err := admin.do(ctx, http.MethodGet, "/api/queues/"+q.Number, nil, &cur); err != nil {
+			return nil, fmt.Errorf("simulate: provision load agents: %w", err)
+		}
+		have := map[string]bool{}
+		for _, m := range cur.Members {
+			have[fmt.Sprint(m["extension"])] = true
+		}
+		for _, a := range agents {
+			if !have[a.Extension] {
+				cur.Members = append(cur.Members, map[string]any{"extension": a.Extension, "penalty": 0})
+			}
+		}
+		if err := admin.do(ctx, http.MethodPatch, "/api/queues/"+q.Number, map[string]any{"members": cur.Members}, nil); err != nil {
+			return nil, fmt.Errorf("simulate: provision load agents: queue %s members: %w", q.Number, err)
+		}
+	}
 	return agents, nil
 }
 
-func provisionAgent(ctx context.Context, admin *apiClient, queues []Queue, ext string) error {
+func provisionAgent(ctx context.Context, admin *apiClient, ext string) error {
 	pw := "load-" + ext
 	var u struct {
 		ID int64 `json:"id"`
@@ -270,12 +301,6 @@ func provisionAgent(ctx context.Context, admin *apiClient, queues []Queue, ext s
 		// Made by an earlier run.
 	default:
 		return err
-	}
-	for _, q := range queues {
-		path := "/api/queues/" + q.Number + "/members/" + ext
-		if err := admin.do(ctx, http.MethodPut, path, map[string]string{"state": "logged_in"}, nil); err != nil {
-			return err
-		}
 	}
 	return nil
 }

@@ -38,6 +38,8 @@ type Sim struct {
 	mediaChecked atomic.Int64
 	mediaOK      atomic.Int64
 	lastArrNanos atomic.Int64 // when the last call was placed
+	firstArrival func()       // called once, as the first call is placed
+	firstOnce    sync.Once
 
 	// afterCall counts answered calls whose wrap-up code is not posted
 	// yet. Not a WaitGroup: an agent may answer a call nobody placed
@@ -214,12 +216,17 @@ func (s *Sim) startAgents(ctx context.Context) ([]*agentRun, error) {
 	agents := make([]*agentRun, len(s.cfg.Agents))
 	errs := make([]error, len(agents))
 	var wg sync.WaitGroup
+	// A few at a time: each login checks a password hash on the server,
+	// which is slow on purpose.
+	sem := make(chan struct{}, 4)
 	for i, spec := range s.cfg.Agents {
 		agents[i] = &agentRun{s: s, spec: spec, rnd: rand.New(rand.NewPCG(s.seed, 1000+uint64(i))),
 			log: s.log.With("agent", spec.Extension)}
 		wg.Add(1)
+		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
+			defer func() { <-sem }()
 			errs[i] = agents[i].setup(ctx)
 		}()
 	}
@@ -256,6 +263,11 @@ func (s *Sim) arrivals(ctx context.Context, stopAll context.CancelFunc, callCtx 
 			return false
 		}
 		patience := q.Patience.Sample(rnd)
+		s.firstOnce.Do(func() {
+			if s.firstArrival != nil {
+				s.firstArrival()
+			}
+		})
 		s.lastArrNanos.Store(time.Now().UnixNano())
 		wg.Add(1)
 		go func() {

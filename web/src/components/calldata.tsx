@@ -9,7 +9,10 @@
 import { Component } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, put, ApiError, describe } from '../api';
-import { onEvent, onSnapshot } from '../live';
+import { useComputed } from '@preact/signals';
+import { calls, onEvent, onSnapshot } from '../live';
+import { myParty } from '../calls';
+import { myExtensions } from '../session';
 import './calldata.css';
 
 /** CallVariable is one variable of a call's data as the API shows it. */
@@ -71,53 +74,53 @@ function Field({ v, value, onChange }: { v: CallVariable; value: string; onChang
         {shown || <span class="muted">—</span>}
         {v.secure && !v.masked && value && (
           <button type="button" class="icon" onClick={() => setReveal(!reveal)} aria-label={reveal ? 'Hide' : 'Show'} title={reveal ? 'Hide' : 'Show'}>
-            {reveal ? '🙈' : '👁'}
+            {reveal ? 'Hide' : 'Show'}
           </button>
         )}
       </span>
     );
   }
-  switch (v.type) {
-    case 'integer':
-      return <input {...common} type="number" step={1} inputMode="numeric" value={value} onInput={(e) => onChange((e.target as HTMLInputElement).value)} />;
-    case 'boolean':
-      return (
-        <select {...common} value={value} onChange={(e) => onChange((e.target as HTMLSelectElement).value)}>
-          <option value="">—</option>
-          <option value="true">Yes</option>
-          <option value="false">No</option>
-        </select>
-      );
-    case 'datetime':
-      return (
-        <input
-          {...common}
-          type="datetime-local"
-          step={1}
-          value={toLocalInput(value)}
-          onInput={(e) => onChange(fromLocalInput((e.target as HTMLInputElement).value))}
-          title={value}
-        />
-      );
-    default:
-      return (
-        <span class="cad-secure-wrap">
-          <input
-            {...common}
-            type={v.secure && !reveal ? 'password' : 'text'}
-            autoComplete="off"
-            maxLength={maxLength}
-            value={value}
-            onInput={(e) => onChange((e.target as HTMLInputElement).value)}
-          />
-          {v.secure && (
-            <button type="button" class="icon" onClick={() => setReveal(!reveal)} aria-label={reveal ? 'Hide' : 'Show'} title={reveal ? 'Hide' : 'Show'}>
-              {reveal ? '🙈' : '👁'}
-            </button>
-          )}
-        </span>
-      );
+  const eye = v.secure && (
+    <button type="button" class="icon" onClick={() => setReveal(!reveal)} aria-label={reveal ? 'Hide' : 'Show'} title={reveal ? 'Hide' : 'Show'}>
+      {reveal ? 'Hide' : 'Show'}
+    </button>
+  );
+  let input;
+  if (v.secure && !reveal) {
+    // Secure (PII): typed blind, whatever its type, until shown.
+    input = (
+      <input {...common} type="password" autoComplete="off" maxLength={maxLength} value={value} onInput={(e) => onChange((e.target as HTMLInputElement).value)} />
+    );
+  } else if (v.type === 'integer') {
+    input = <input {...common} type="number" step={1} inputMode="numeric" value={value} onInput={(e) => onChange((e.target as HTMLInputElement).value)} />;
+  } else if (v.type === 'boolean') {
+    input = (
+      <select {...common} value={value} onChange={(e) => onChange((e.target as HTMLSelectElement).value)}>
+        <option value="">—</option>
+        <option value="true">Yes</option>
+        <option value="false">No</option>
+      </select>
+    );
+  } else if (v.type === 'datetime') {
+    input = (
+      <input
+        {...common}
+        type="datetime-local"
+        step={1}
+        value={toLocalInput(value)}
+        onInput={(e) => onChange(fromLocalInput((e.target as HTMLInputElement).value))}
+        title={value}
+      />
+    );
+  } else {
+    input = <input {...common} type="text" autoComplete="off" maxLength={maxLength} value={value} onInput={(e) => onChange((e.target as HTMLInputElement).value)} />;
   }
+  return (
+    <span class="cad-secure-wrap">
+      {input}
+      {eye}
+    </span>
+  );
 }
 
 /** CallData is the CAD panel of one call; it renders nothing when the call carries no variables.
@@ -141,6 +144,11 @@ function CallDataPanel({ callId }: { callId: string }) {
   const [remoteChanged, setRemoteChanged] = useState(false);
   const editsRef = useRef(edits);
   editsRef.current = edits;
+  // Editing needs the call accepted (D2): while it only rings here, the panel reads.
+  const onCall = useComputed(() => {
+    const c = calls.value.get(callId);
+    return !!c && !!myParty(c, myExtensions.value);
+  });
   const dirty = Object.keys(edits).length > 0;
 
   const load = async () => {
@@ -188,7 +196,8 @@ function CallDataPanel({ callId }: { callId: string }) {
   if (!doc || doc.variables.length === 0) return error ? <p class="error cad-error">{error}</p> : null;
   const vars = doc.variables.slice(0, maxShown);
   const valueOf = (v: CallVariable) => (v.name in edits ? edits[v.name] : v.value);
-  const canEdit = vars.some((v) => v.editable && !v.masked);
+  const readOnly = !onCall.value;
+  const canEdit = !readOnly && vars.some((v) => v.editable && !v.masked);
 
   const change = (v: CallVariable, x: string) => {
     const next = { ...edits };
@@ -261,13 +270,13 @@ function CallDataPanel({ callId }: { callId: string }) {
                 <dt>
                   <label for={`cad-${v.name}`}>{v.label}</label>
                   {v.secure && (
-                    <span class="cad-secure" title="Secure variable (personal data)" aria-label="secure">
-                      🔒
+                    <span class="badge cad-secure" title="Secure variable (personal data): masked">
+                      secure
                     </span>
                   )}
                 </dt>
                 <dd>
-                  <Field v={v} value={valueOf(v)} onChange={(x) => change(v, x)} />
+                  <Field v={readOnly ? { ...v, editable: false } : v} value={valueOf(v)} onChange={(x) => change(v, x)} />
                 </dd>
               </div>
             ))}

@@ -40,7 +40,7 @@ function TimeLeft({ endsAt }: { endsAt: string }) {
   const left = Math.max(0, (Date.parse(endsAt) - now.value) / 1000);
   return (
     <span class="wrapup-left" data-testid="wrapup-time-left">
-      {duration(Math.ceil(left))} left
+      {duration(Math.round(left))} left
     </span>
   );
 }
@@ -95,13 +95,13 @@ function WrapupDialog() {
         )}
         <div class="dialog-buttons">
           <button disabled={busy} onClick={() => send('', true)} data-testid="wrapup-end">
-            End wrap-up{chosen && chosen !== w.code ? ' without code' : ''}
+            {chosen && chosen !== w.code ? 'End without code' : 'End wrap-up'}
           </button>
           <button disabled={busy || !chosen} onClick={() => send(chosen, false)} data-testid="wrapup-save">
             Save code
           </button>
           <button class="primary" disabled={busy || !chosen} onClick={() => send(chosen, true)} data-testid="wrapup-save-end">
-            Save and end wrap-up
+            Save and end
           </button>
         </div>
       </div>

@@ -44,6 +44,11 @@ async function agentOnACall() {
 
 test('an agent consults a colleague from the dialog, who answers, and completes the transfer', async () => {
   const desk1002 = await desk('1002');
+  // The colleague watches their own calls too.
+  const colleague = await newPage(browser);
+  await login(colleague, '1002', 'demo-1002');
+  await colleague.click('[data-testid=create-starter]');
+  await colleague.waitForSelector('[data-testid=widget-mycalls]');
   const { page, caller, atDesk, line } = await agentOnACall();
 
   await page.click('[data-testid=consult]');
@@ -67,6 +72,12 @@ test('an agent consults a colleague from the dialog, who answers, and completes 
   await atColleague.answer();
   await eventually(async () => assert.equal(await line.getAttribute('data-line-state'), 'consult'), 5000);
   assert.ok(await atColleague.hears(1000), 'the colleague hears the agent');
+  // The consulted colleague may only leave: no hold, no hang-up of the customer's call.
+  const theirs = colleague.locator('[data-testid=line]').first();
+  await eventually(async () => assert.equal(await theirs.getAttribute('data-line-state'), 'consulted'), 5000);
+  assert.equal(await theirs.locator('[data-testid=leave-consult]').count(), 1);
+  assert.equal(await theirs.locator('[data-testid=hangup]').count(), 0);
+  assert.equal(await theirs.locator('[data-testid=resume]').count(), 0);
   await eventually(async () => assert.equal(await caller.hearsNow(1000), false, 'the customer is held during the consultation'), 5000, 200);
   await page.click('[data-testid=complete-transfer]');
   await atDesk.waitEnded();
@@ -78,9 +89,12 @@ test('an agent consults a colleague from the dialog, who answers, and completes 
   const me = await Api.as('1001', 'demo-1001');
   const { recents } = await me.get('/api/me/recents');
   assert.ok(recents.some((r) => r.action === 'consult'), 'the consultation is a recent: ' + JSON.stringify(recents));
+  await eventually(async () => assert.equal(await theirs.getAttribute('data-line-state'), 'active'), 5000);
   await caller.hangup();
   assert.deepEqual(page.errors, []);
+  assert.deepEqual(colleague.errors, []);
   await page.context().close();
+  await colleague.context().close();
 });
 
 test('agents in wrap-up or not Available are refused with a clear reason', async () => {

@@ -14,7 +14,7 @@ import { CallData } from '../components/calldata';
 import type { Call } from '../types';
 
 /** lineState is the call as seen from my side. */
-export function lineState(c: Call, mine: Set<string>): 'incoming' | 'outgoing' | 'active' | 'held' | 'consult' | 'conference' | 'queued' {
+export function lineState(c: Call, mine: Set<string>): 'incoming' | 'outgoing' | 'active' | 'held' | 'consult' | 'consulted' | 'conference' | 'queued' {
   const p = myParty(c, mine);
   if (!p) {
     if (ringingAt(c).some((e) => mine.has(e))) return 'incoming';
@@ -23,6 +23,8 @@ export function lineState(c: Call, mine: Set<string>): 'incoming' | 'outgoing' |
   }
   if (c.conference) return 'conference';
   if (c.consult && c.consult.by === p.id) return 'consult';
+  // The consulted party may only leave (the role rules, SPEC D4).
+  if (c.consult && c.consult.party === p.id) return 'consulted';
   if (c.held && (c.parties ?? []).some((x) => x !== p && x.held)) return 'held';
   if (c.held && c.held !== p.role) return 'held';
   return 'active';
@@ -35,6 +37,7 @@ const lineText: Record<string, string> = {
   active: 'Talking',
   held: 'On hold',
   consult: 'Consulting',
+  consulted: 'Consulted',
   conference: 'Conference',
 };
 
@@ -46,7 +49,8 @@ function holdParty(c: Call, mine: Set<string>): string {
 /** actions performs the call actions of the My calls widget. */
 export const actions = {
   answer: (c: Call) => act('Answer', () => post(`/api/calls/${c.id}/answer`)),
-  reject: (c: Call) => act('Reject', () => post(`/api/calls/${c.id}/hangup`)),
+  // Decline: a queue offer goes back to the queue (no RONA), a direct call ends busy for the caller.
+  reject: (c: Call) => act('Reject', () => post(`/api/calls/${c.id}/reject`)),
   hold: (c: Call) => act('Hold', () => post(`/api/calls/${c.id}/hold`, { party: holdParty(c, myExtensions.value) })),
   resume: (c: Call) => act('Resume', () => post(`/api/calls/${c.id}/resume`)),
   hangup: (c: Call) => act('Hang up', () => post(`/api/calls/${c.id}/hangup`)),
@@ -180,7 +184,12 @@ function CallCard({ c, selected, onSelect }: { c: Call; selected: boolean; onSel
             Leave
           </button>
         )}
-        {st !== 'incoming' && (
+        {st === 'consulted' && (
+          <button class="danger" onClick={() => actions.leave(c)} data-testid="leave-consult">
+            Leave consultation
+          </button>
+        )}
+        {st !== 'incoming' && st !== 'consulted' && (
           <button
             class="danger"
             onClick={() => actions.hangup(c)}
@@ -212,7 +221,7 @@ function MyCalls(_: WidgetProps) {
       else if (k === 't' && (st === 'active' || st === 'held' || st === 'incoming'))
         openTransfer({ callId: sel.id, ringing: st === 'incoming', mode: 'blind' });
       else if (k === 'c' && st === 'active') openTransfer({ callId: sel.id, ringing: false, mode: 'consult' });
-      else if (k === 'x' && st !== 'incoming' && st !== 'held') void actions.hangup(sel);
+      else if (k === 'x' && st !== 'incoming' && st !== 'held' && st !== 'consulted') void actions.hangup(sel);
       else return;
       e.preventDefault();
     };

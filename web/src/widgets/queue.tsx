@@ -381,10 +381,10 @@ function Figures({ v, drill, setDrill }: { v: QueueView; drill: Drill; setDrill:
         active={drill === 'waiting'}
         warn={s.waiting > 0 && s.agents_available === 0}
       />
-      <Figure id="calls-per-hour" label="Calls / hour" value={s.entered_last_hour} onClick={toggle('offered')} active={drill === 'offered'} sub={`${s.ringing} offered now`} />
-      <Figure id="handled-per-hour" label="Handled / hour" value={s.answered_last_hour} sub={s.abandoned_last_hour ? `${s.abandoned_last_hour} abandoned` : undefined} onClick={toggle('answered')} active={drill === 'answered'} />
+      <Figure id="calls-per-hour" label="Calls / h" value={s.entered_last_hour} onClick={toggle('offered')} active={drill === 'offered'} sub={`${s.ringing} offered now`} />
+      <Figure id="handled-per-hour" label="Handled / h" value={s.answered_last_hour} sub={s.abandoned_last_hour ? `${s.abandoned_last_hour} abandoned` : undefined} onClick={toggle('answered')} active={drill === 'answered'} />
       <Figure id="active" label="Active" value={s.active} onClick={toggle('answered')} active={drill === 'answered'} />
-      <Figure id="avg-wait" label="Average wait" value={fmtSeconds(s.avg_wait_s)} />
+      <Figure id="avg-wait" label="Avg wait" value={fmtSeconds(s.avg_wait_s)} />
       <Figure
         id="longest-call"
         label="Longest call"
@@ -402,7 +402,7 @@ function Figures({ v, drill, setDrill }: { v: QueueView; drill: Drill; setDrill:
         }
         sub={`${s.agents_available} available`}
       />
-      <Figure id="service-level" label={`Service level (${s.service_level_s}s)`} value={pct(s.service_level as number | undefined)} />
+      <Figure id="service-level" label={`SL ≤ ${s.service_level_s}s`} value={pct(s.service_level as number | undefined)} />
     </div>
   );
 }

@@ -143,6 +143,18 @@ test('call data: edited and saved in the active call; a stale save is told the f
 
   const data = await admin.get(`/api/calls/${callID}/data`);
   assert.equal(data.variables.find((v) => v.name === 'case_no').value, 'C-ADMIN');
+
+  // Leaving with unsaved edits asks first; staying keeps them.
+  await panel.locator('[data-testid=cad-input-case_no]').fill('C-4');
+  let asked = '';
+  page.once('dialog', (d) => {
+    asked = d.message();
+    void d.dismiss();
+  });
+  await page.click('a[href="#/history"]');
+  assert.match(asked, /unsaved/);
+  assert.equal(await panel.locator('[data-testid=cad-input-case_no]').inputValue(), 'C-4');
+  await panel.locator('[data-testid=cad-undo]').click();
   await atDesk.hangup();
   await eventually(async () => assert.equal(await page.locator('[data-testid=line]').count(), 0), 5000);
   assert.deepEqual(page.errors, []);

@@ -191,6 +191,19 @@ function CallDataPanel({ callId }: { callId: string }) {
   useEffect(() => {
     if (dirty) dirtyPanels.add(callId);
     else dirtyPanels.delete(callId);
+    if (!dirty) return;
+    // Leaving the console through a link (History, Admin, another console)
+    // unmounts the panel: ask first, as closing the page does.
+    const h = (e: MouseEvent) => {
+      const a = (e.target as Element | null)?.closest?.('a[href]');
+      if (!a || a.getAttribute('href') === location.hash) return;
+      if (!confirm('The call data has unsaved changes. Leave and discard them?')) {
+        e.preventDefault();
+        e.stopPropagation();
+      }
+    };
+    document.addEventListener('click', h, true);
+    return () => document.removeEventListener('click', h, true);
   }, [dirty, callId]);
 
   if (!doc || doc.variables.length === 0) return error ? <p class="error cad-error">{error}</p> : null;

@@ -7,6 +7,7 @@ import "testing"
 // supervisor logs an agent back in, whispers (the agent hears the
 // supervisor's tone, the customer does not), barges and stops from the
 // widget; an agent sees the queue without the supervisor's controls
+// and an admin without an extension is shown the server's refusal
 // (web/e2e/queue.test.mjs).
 func TestConsoleQueueWidget(t *testing.T) {
 	srv, pc := consoleServer(t)

@@ -2,7 +2,8 @@
 // waiting, offered and answered while the agent answers on the desk phone;
 // a supervisor brings an agent back from pause, whispers (the agent hears
 // the supervisor, the customer does not) and barges from the widget; an
-// agent sees the queue without the supervisor's controls.
+// agent sees the queue without the supervisor's controls; a refusal shows
+// the server's message.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, newPage, login, shot, Api, Phone, eventually } from './lib.mjs';
@@ -141,6 +142,24 @@ test('an agent sees the queue and changes only their own queue status, without s
   const qcall = w.locator('[data-testid=queue-call]', { hasText: '+31633334444' });
   await eventually(async () => assert.equal(await qcall.getAttribute('data-state'), 'answered'), 5000);
   assert.equal(await w.locator('[data-testid=monitor-controls]').count(), 0, 'no monitoring for an agent');
+
+  // The admin may monitor but has no extension to listen from: the server's refusal shows.
+  const adminApi = await Api.as('admin', 'demo-admin');
+  const adminDoc = await adminApi.post('/api/me/consoles', {
+    name: 'Support',
+    layout: [{ id: 'q', type: 'queue', x: 0, y: 0, w: 12, h: 8, config: { queue: '8000' } }],
+  });
+  const ap = await newPage(browser);
+  await login(ap, 'admin', 'demo-admin');
+  await ap.goto(`/#/console/${adminDoc.id}`);
+  const aw = ap.locator('[data-testid=queue-widget][data-queue="8000"]');
+  await aw.locator('[data-testid=stat-active]').click();
+  await aw.locator('[data-testid=queue-call][data-state=answered] [data-testid=monitor-listen]').click();
+  const refusal = ap.locator('[data-testid=notice-error]').first();
+  await refusal.waitFor();
+  assert.match(await refusal.textContent(), /^Monitor: you have no extension/);
+  await ap.context().close();
+
   await call.hangup();
   await eventually(async () => assert.equal(await qcall.count(), 0), 5000);
   assert.deepEqual(page.errors, []);

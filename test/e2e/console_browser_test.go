@@ -82,3 +82,17 @@ func TestConsoleMainPath(t *testing.T) {
 	srv, pc := consoleServer(t)
 	runConsoleTest(t, "console.test.mjs", srv, pc)
 }
+
+// TestConsoleLiveUnderLoad: 200 live calls in the call list (the
+// event-to-render figures go to the log for docs/PERFORMANCE.md), and a
+// server restart: the console says it is reconnecting and shows no stale
+// call once it is back.
+func TestConsoleLiveUnderLoad(t *testing.T) {
+	requireChromium(t)
+	// Each queued caller holds RTP ports: more than rtpRange's 200. Ports
+	// above the per-process windows (42000–57999); the media engine skips
+	// any another process holds.
+	srv := startServer(t, serverOpts{extra: []string{"--rtp-ports", "58000-59599"}})
+	pc := startPhoneControl(t, srv)
+	runConsoleTest(t, "live.test.mjs", srv, pc)
+}

@@ -26,7 +26,7 @@ import (
 //	POST /calls/{id}/tone {"hz"}
 //	GET  /calls/{id}/wait?for=answered|ended&timeout_ms=             → {}
 //	GET  /calls/{id}/hears?hz=&timeout_ms=&window_ms=                → {"hears", "dominant", "ratio"}
-//	GET  /calls/{id}/silent?hz=&window_ms=                           → {"hears"} (no waiting: is hz absent now?)
+//	POST /server/restart                                             → {} (Switchboard stops and starts again)
 //
 // Errors answer 4xx/5xx with {"error": "..."}. Every wait is bounded.
 type phoneControl struct {
@@ -48,6 +48,10 @@ func startPhoneControl(t *testing.T, srv *server) *phoneControl {
 	mux.HandleFunc("POST /calls/{id}/{action}", pc.callAction)
 	mux.HandleFunc("GET /calls/{id}/wait", pc.wait)
 	mux.HandleFunc("GET /calls/{id}/hears", pc.hears)
+	mux.HandleFunc("POST /server/restart", func(w http.ResponseWriter, r *http.Request) {
+		pc.srv.restart() // same ports and data: consoles reconnect to it
+		answerJSON(w, 200, map[string]string{})
+	})
 	pc.http = httptest.NewServer(mux)
 	t.Cleanup(pc.close)
 	return pc

@@ -44,6 +44,14 @@ let stopped = true;
 let timer: number | undefined;
 let pending: BusEvent[] = [];
 let flushScheduled = false;
+let firstPendingAt = 0;
+
+/**
+ * renderLatency keeps the last 1,000 event-to-render times (ms): from the
+ * arrival of a message to the first frame drawn after applying it. The
+ * browser tests read it for docs/PERFORMANCE.md.
+ */
+const renderLatency: number[] = [];
 
 /** start opens the feed (after login). */
 export function start(t: string[]) {
@@ -127,6 +135,7 @@ function connect() {
 // Events are applied once per animation frame: a burst of hundreds of call
 // events costs one render, not hundreds.
 function queue(e: BusEvent) {
+  if (pending.length === 0) firstPendingAt = performance.now();
   pending.push(e);
   if (!flushScheduled) {
     flushScheduled = true;
@@ -139,6 +148,11 @@ function flush() {
   const evs = pending;
   pending = [];
   if (evs.length === 0) return;
+  const arrived = firstPendingAt;
+  requestAnimationFrame(() => {
+    if (renderLatency.length >= 1000) renderLatency.shift();
+    renderLatency.push(performance.now() - arrived);
+  });
   let next: Map<string, Call> | null = null;
   for (const e of evs) {
     if (e.seq <= lastSeq.value && e.seq !== 0) continue;
@@ -193,4 +207,4 @@ export function duration(s: number): string {
 }
 
 // Browser tests and the performance figures read the live state here.
-(window as any).__switchboard = { calls, connection, lastSeq, snapshots };
+(window as any).__switchboard = { calls, connection, lastSeq, snapshots, renderLatency };

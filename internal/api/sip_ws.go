@@ -14,8 +14,8 @@ type SIPSocketServer func(w http.ResponseWriter, r *http.Request, user string, e
 // open one, with the session cookie (or a bearer token, for scripts and
 // tests), and a cookie only from our own origin, since browsers send
 // cookies on cross-site WebSocket handshakes (cross-site WebSocket
-// hijacking). SIP digest authentication of REGISTER still follows on the
-// socket.
+// hijacking). On the socket that login is the credential for the user's
+// own extensions (registrar.FlowAuthenticator): no SIP digest follows.
 func (s *Server) SIPWebSocket(serve SIPSocketServer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, viaCookie, ok := s.principal(w, r)

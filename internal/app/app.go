@@ -148,6 +148,9 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	a.ACD.SetCalls(a.Calls)
 	a.Calls.SetDistributor(a.ACD)
 	a.ACD.Start()
+	// A browser's SIP WebSocket is logged in already: its user's own
+	// extensions need no SIP digest on it (the console knows no SIP password).
+	a.reg.SetFlowAuthenticator(a.sip.WebSocketExtensions)
 	a.sip.Handle("REGISTER", a.reg.HandleRegister)
 	a.Calls.Register(a.sip)
 	// A browser's SIP WebSocket that closes takes its registrations and

@@ -61,6 +61,8 @@ type Registrar struct {
 	limiter *failureLimiter
 	now     func() time.Time
 
+	flowAuth FlowAuthenticator // set before SIP starts (flowauth.go)
+
 	mu       sync.RWMutex
 	bindings map[string]map[string]*store.Binding // extension → contact URI → binding
 	dirty    map[string]store.Binding             // key ext+"\x00"+uri → latest state (Expires zero = delete)
@@ -97,6 +99,12 @@ func (r *Registrar) Start(ctx context.Context) error {
 	r.mu.Lock()
 	for i := range bs {
 		b := bs[i]
+		if b.Transport == "ws" || b.Transport == "wss" {
+			// A browser's binding lives on its WebSocket, which died with
+			// the previous process: drop it instead of ringing nothing.
+			r.dirty[b.Extension+"\x00"+b.ContactURI] = store.Binding{Extension: b.Extension, ContactURI: b.ContactURI}
+			continue
+		}
 		r.bindingsOf(b.Extension)[b.ContactURI] = &b
 	}
 	r.mu.Unlock()
@@ -396,6 +404,9 @@ func (r *Registrar) Authenticate(req *sip.Request, tx sip.ServerTransaction) (st
 }
 
 func (r *Registrar) authenticate(req *sip.Request, tx sip.ServerTransaction, credHeader string, challengeCode int, challengeHeader string) (store.Extension, bool) {
+	if ext, ok := r.flowAuthenticated(req); ok {
+		return ext, true
+	}
 	ip := sourceIP(req.Source())
 	if r.limiter.blocked(ip) {
 		r.respond(tx, req, sip.StatusForbidden, "Forbidden", nil)

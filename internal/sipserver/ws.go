@@ -200,8 +200,8 @@ func (s *Server) ServeWebSocket(w http.ResponseWriter, r *http.Request, owner WS
 
 // wsAllowed applies the socket owner's rights to a request that came over
 // a SIP WebSocket: a console user registers and calls from their own
-// extensions only, whatever SIP credentials they hold. The digest check
-// that follows still authenticates the extension itself.
+// extensions only, whatever SIP credentials they hold. For those the
+// socket's login is the credential (WebSocketExtensions, wsauth.go).
 func (s *Server) wsAllowed(method sip.RequestMethod, req *sip.Request) bool {
 	if !strings.EqualFold(req.Transport(), "ws") {
 		return true

@@ -162,6 +162,10 @@ Then call 1002 from 1001, or 8000 (Support: 1001–1005) / 8001 (Sales: 1006–1
 Calls from the demo carrier (127.0.0.1) to +31201230001 reach Support,
 +31201230002 Sales, +3120123100X extension 100X.
 
+No softphone? The browser is the phone: open http://%[2]s/, log in as
+1001 / demo-1001, press Available, and call +31201230001 from any SIP
+phone — or let the simulator call.
+
 Press Ctrl-C to stop.
 `, a.SIPAddr(), a.HTTPAddr())
 	if simulated {

@@ -100,3 +100,28 @@ func TestBrowserRegistrationGoneAfterCrash(t *testing.T) {
 		t.Fatalf("after a crash the browser's registration is still there: %v devices", n)
 	}
 }
+
+// phoneServer starts Switchboard with loopback ICE candidates (Chromium
+// runs on this host) and the phone control service.
+func phoneServer(t *testing.T) (*server, *phoneControl) {
+	requireChromium(t)
+	srv := startServer(t, serverOpts{env: []string{"SWITCHBOARD_WEBRTC_INCLUDE_LOOPBACK=true"}})
+	return srv, startPhoneControl(t, srv)
+}
+
+// TestConsolePhone: the browser is the phone — a Support call rings the
+// browser, which answers with two-way audio, holds, resumes, mutes and
+// transfers blind to a desk phone; a call dialled from the browser and
+// hung up there; a supervisor's browser whispers (the agent hears, the
+// customer does not); a refused microphone is explained.
+func TestConsolePhone(t *testing.T) {
+	srv, pc := phoneServer(t)
+	runConsoleTest(t, "phone.test.mjs", srv, pc)
+}
+
+// TestConsolePhoneReconnect: a browser whose SIP socket drops mid-call
+// ends the call cleanly (CDR connection_lost) and re-registers by itself.
+func TestConsolePhoneReconnect(t *testing.T) {
+	srv, pc := phoneServer(t)
+	runConsoleTest(t, "phone-reconnect.test.mjs", srv, pc)
+}

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { agent, me, reasonCodes, setStatus, logout, isAdmin } from '../session';
 import { connection, now, since } from '../live';
 import { route, go } from '../router';
+import { PhoneButton } from '../phone/panel';
 
 const statusLabels: Record<string, string> = {
   available: 'Available',
@@ -116,6 +117,7 @@ export function Header() {
       <span class={`connection connection-${connection.value}`} data-testid="connection" title="Live event feed">
         {connectionText[connection.value]}
       </span>
+      <PhoneButton />
       <StatusControl />
       <span class="user" title={m.user.role}>
         {m.user.display_name || m.user.username}

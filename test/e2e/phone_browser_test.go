@@ -3,6 +3,10 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -124,4 +128,28 @@ func TestConsolePhone(t *testing.T) {
 func TestConsolePhoneReconnect(t *testing.T) {
 	srv, pc := phoneServer(t)
 	runConsoleTest(t, "phone-reconnect.test.mjs", srv, pc)
+}
+
+// TestConsolePhoneCPU measures the server's CPU per browser call for
+// docs/PERFORMANCE.md (opt-in: SWITCHBOARD_PHONE_PERF=1, PERF_CALLS=N up to
+// 10). The e2e binary is built with -race, which inflates CPU several
+// times, so this builds a plain binary for the measurement. Figures go to
+// the log; nothing is asserted about them.
+func TestConsolePhoneCPU(t *testing.T) {
+	if os.Getenv("SWITCHBOARD_PHONE_PERF") == "" {
+		t.Skip("opt-in: SWITCHBOARD_PHONE_PERF=1")
+	}
+	requireChromium(t)
+	plain := filepath.Join(t.TempDir(), "switchboard")
+	build := exec.Command("go", "build", "-o", plain, "../../cmd/switchboard")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	raced := binary
+	binary = plain
+	t.Cleanup(func() { binary = raced })
+	srv := startServer(t, serverOpts{env: []string{"SWITCHBOARD_WEBRTC_INCLUDE_LOOPBACK=true"}})
+	pc := startPhoneControl(t, srv)
+	runConsoleTest(t, "phone-perf.test.mjs", srv, pc,
+		"SB_PID="+strconv.Itoa(srv.cmd.Process.Pid), "PERF_CALLS="+os.Getenv("PERF_CALLS"))
 }

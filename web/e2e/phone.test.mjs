@@ -164,20 +164,26 @@ test('a supervisor whispers from a second browser: the agent\'s browser hears it
   await sup.page.context().close();
 });
 
-test('a refused microphone is explained, and the phone still registers', async () => {
+test('the phone as a console widget: a refused microphone is explained, and the phone still registers', async () => {
+  const api = await Api.as('1003', 'demo-1003');
+  const doc = await api.post('/api/me/consoles', {
+    name: 'Desk',
+    layout: [{ id: 'p', type: 'phone', x: 0, y: 0, w: 4, h: 8, config: {} }],
+  });
   const page = await newPage(browser);
   await page.addInitScript(() => {
     navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
   });
   await login(page, '1003', 'demo-1003');
-  await page.click('[data-testid=phone-button]');
-  const dock = page.locator('[data-testid=phone-dock]');
-  await dock.locator('[data-testid=phone-start]').click();
-  const err = dock.locator('[data-testid=phone-error]');
+  await page.goto(`/#/console/${doc.id}`);
+  const w = page.locator('[data-testid=widget-phone]');
+  await w.locator('[data-testid=phone-start]').click();
+  const err = w.locator('[data-testid=phone-error]');
   await err.waitFor();
   assert.equal(await err.getAttribute('data-kind'), 'permission');
   assert.match(await err.textContent(), /not allowed to use the microphone/);
-  await eventually(async () => assert.equal(await dock.locator('[data-testid=phone-panel]').getAttribute('data-reg'), 'registered'), 10000);
-  await shot(page, 'phone-permission-denied');
+  await eventually(async () => assert.equal(await w.locator('[data-testid=phone-panel]').getAttribute('data-reg'), 'registered'), 10000);
+  assert.equal(await page.locator('[data-testid=phone-button]').getAttribute('data-reg'), 'registered', 'the header shows the same phone');
+  await shot(page, 'phone-widget-permission-denied');
   await page.context().close();
 });

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/call"
@@ -25,7 +26,8 @@ func (s *Server) writeCalls(w http.ResponseWriter, p auth.Principal, all bool) {
 	calls := s.calls.Calls()
 	out := calls[:0:0]
 	for _, c := range calls {
-		if all && mayOnCall(p, auth.CallsViewAll, c) || ownsCall(p, c) {
+		// Mine: on it, or offered to me (the offer card).
+		if all && mayOnCall(p, auth.CallsViewAll, c) || ownsCall(p, c) || slices.ContainsFunc(c.Ringing, p.HasExtension) {
 			out = append(out, c)
 		}
 	}

@@ -26,7 +26,7 @@ func (s *Server) visible(p auth.Principal, e events.Event) bool {
 	if all && p.Follows == nil {
 		return true
 	}
-	onCall := func(c call.Info) bool { return mayOnCall(p, auth.EventsViewAll, c) }
+	onCall := func(c call.Info) bool { return seesCall(p, auth.EventsViewAll, c) }
 	onCallID := func(id string) bool {
 		c, err := s.calls.Get(id)
 		return err == nil && onCall(c.Info())

@@ -32,9 +32,6 @@ func callTouches(c call.Info, ext func(string) bool) bool {
 	if n, ok := strings.CutPrefix(c.Target, "extension:"); ok && ext(n) {
 		return true
 	}
-	if slices.ContainsFunc(c.Ringing, ext) {
-		return true // a queue call offered to this extension
-	}
 	return slices.ContainsFunc(c.Parties, func(party call.PartyInfo) bool {
 		return party.Extension != "" && ext(party.Extension)
 	})
@@ -59,6 +56,13 @@ func mayOnCall(p auth.Principal, a auth.Action, c call.Info) bool {
 		return true
 	}
 	return p.Can(a) && (p.Follows == nil || followsCall(p, c))
+}
+
+// seesCall reports whether p may see c: p may act on it (action a), or
+// the ACD is offering it to one of p's extensions — the agent sees the
+// offer ringing for them, without the right to act on it yet.
+func seesCall(p auth.Principal, a auth.Action, c call.Info) bool {
+	return mayOnCall(p, a, c) || slices.ContainsFunc(c.Ringing, p.HasExtension)
 }
 
 // forbiddenOnCall answers 403 for a call p may not act on.

@@ -3,7 +3,7 @@
 // phone, holds, consults and transfers from the console.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, login, shot, Api, Phone, eventually } from './lib.mjs';
+import { launch, newPage, login, shot, shotOf, Api, Phone, eventually } from './lib.mjs';
 
 let browser;
 before(async () => {
@@ -159,4 +159,44 @@ test('a queue call, answered on the device, held, consulted and transferred from
   await eventually(async () => assert.equal(await op.locator('.call-row', { hasText: '+31611112222' }).count(), 0), 5000);
   assert.deepEqual(op.errors, []);
   assert.deepEqual(agent.errors, []);
+});
+
+test("a supervisor's wall console: call list, queue, phonebook and my calls, live", async () => {
+  const admin = await Api.as('admin', 'demo-admin');
+  // 1003 alone takes Support calls here (1001 and 1002 had the last test's).
+  for (const ext of ['1001', '1002', '1004', '1005']) await admin.put(`/api/queues/8000/members/${ext}`, { state: 'paused' });
+  const page = await newPage(browser, { width: 1600, height: 900 });
+  await login(page, '1010', 'demo-1010');
+  await page.fill('[data-testid=new-console-name]', 'Supervisor');
+  await page.click('[data-testid=new-console]');
+  await page.waitForSelector('[data-testid=console-name]:has-text("Supervisor")');
+  await page.click('[data-testid=add-widget]');
+  await page.click('[data-testid=add-queue]');
+  await page.selectOption('[data-testid=queue-select]', '8000');
+  await page.click('[data-testid=widget-config-done]');
+  await page.click('[data-testid=add-widget]');
+  await page.click('[data-testid=add-calls]');
+  await page.click('[data-testid=widget-config-done]');
+  await page.click('[data-testid=add-widget]');
+  await page.click('[data-testid=add-phonebook]');
+  await page.click('[data-testid=widget-config-done]');
+  await page.click('[data-testid=save-layout]');
+  await page.click('[data-testid=edit-console]');
+
+  const desk = await Phone.agent('1003', 1000);
+  const talking = await (await Phone.customer('+31655501001', 500)).dial('+31201230001');
+  const atDesk = await desk.incoming(15000);
+  await atDesk.answer();
+  await talking.waitAnswered();
+  const waiting = [];
+  for (const n of ['+31655501002', '+31655501003']) waiting.push(await (await Phone.customer(n, 500)).dial('+31201230001'));
+  await eventually(async () => assert.equal(await page.locator('.call-row').count(), 3), 10000);
+  const queue = page.locator('[data-testid=queue-widget][data-queue="8000"]');
+  await eventually(async () => assert.equal(await queue.locator('[data-testid=stat-waiting-value]').textContent(), '2'), 10000);
+  await new Promise((r) => setTimeout(r, 2500)); // durations tick in the pictures
+  await shot(page, 'console-supervisor');
+  await shotOf(queue, 'queue-widget');
+  for (const c of [talking, ...waiting]) await c.hangup();
+  await eventually(async () => assert.equal(await page.locator('.call-row').count(), 0), 10000);
+  assert.deepEqual(page.errors, []);
 });

@@ -58,6 +58,14 @@ export async function shot(page, name) {
   await page.screenshot({ path: join(dir, name + '.png') });
 }
 
+/** shotOf saves a screenshot of one element (a widget) like shot. */
+export async function shotOf(locator, name) {
+  const dir = process.env.SCREENSHOT_DIR;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  await locator.screenshot({ path: join(dir, name + '.png') });
+}
+
 async function call(base, method, path, body) {
   const res = await fetch(base + path, {
     method,

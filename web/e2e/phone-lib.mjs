@@ -1,6 +1,6 @@
 // Helpers of the browser phone tests (phone.test.mjs, phone-reconnect.test.mjs).
 import assert from 'node:assert/strict';
-import { newPage, login, eventually } from './lib.mjs';
+import { SB, newPage, login, eventually } from './lib.mjs';
 
 /** PHONE_ARGS: Chromium with a fake microphone allowed, WebRTC on loopback, audio without a click. */
 export const PHONE_ARGS = [
@@ -67,3 +67,43 @@ export async function hears(page, hz, timeoutMs = 5000) {
   );
 }
 
+
+/**
+ * nextEvent resolves with the first event of type matching pred on
+ * GET /api/events (SSE) seen by api's user, or rejects after timeoutMs.
+ * It is listening once the returned promise's `ready` resolved.
+ */
+export function nextEvent(api, type, pred = () => true, timeoutMs = 5000) {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
+  let ready;
+  const readyP = new Promise((r) => (ready = r));
+  const p = (async () => {
+    try {
+      const res = await fetch(SB + '/api/events', { headers: { Authorization: 'Bearer ' + api.token }, signal: ac.signal });
+      ready();
+      const dec = new TextDecoder();
+      let buf = '';
+      for await (const chunk of res.body) {
+        buf += dec.decode(chunk, { stream: true });
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('');
+          if (!data) continue;
+          const e = JSON.parse(data);
+          if (e.type === type && pred(e)) return e;
+        }
+      }
+      throw new Error('event stream ended');
+    } catch (e) {
+      throw ac.signal.aborted ? new Error(`no ${type} event within ${timeoutMs} ms`) : e;
+    } finally {
+      clearTimeout(timer);
+      ac.abort();
+    }
+  })();
+  p.ready = readyP;
+  return p;
+}

@@ -13,7 +13,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, newPage, login, shot, Api, Phone, eventually } from './lib.mjs';
-import { PHONE_ARGS, phonePage, hears } from './phone-lib.mjs';
+import { PHONE_ARGS, phonePage, hears, nextEvent } from './phone-lib.mjs';
 
 let browser;
 before(async () => {
@@ -113,6 +113,13 @@ test('a Support call rings the browser: answer, two-way audio, hold, blind trans
   // It is 1001's call in My calls / the API like any other.
   const mine = await (await Api.as('1001', 'demo-1001')).get('/api/calls');
   assert.ok((mine.calls ?? mine).some((c) => c.from.number === '1001' && c.state === 'answered'), 'the browser call is 1001\'s call in the API');
+  // The keypad sends RFC 4733 digits in the call: the server sees them as the caller's.
+  const admin2 = await Api.as('admin', 'demo-admin');
+  const digit = nextEvent(admin2, 'dtmf_received', (e) => e.data.digit === '5');
+  await digit.ready;
+  await line(dock).locator('[data-testid=phone-keypad]').click();
+  await line(dock).locator('[data-testid=phone-dtmf-5]').click();
+  assert.equal((await digit).data.party, 'caller');
   await line(dock).locator('[data-testid=phone-hangup]').click();
   await ring.waitEnded();
   await eventually(async () => assert.equal(await dock.locator('[data-testid=phone-line][data-state=active]').count(), 0), 5000);

@@ -38,7 +38,8 @@ export interface Line {
   ended?: string; // why it ended, shown briefly
 }
 
-const LS_ENABLED = 'sb.phone.enabled';
+// Per user: on a shared computer the next user's console does not start someone else's preference.
+const enabledKey = () => 'sb.phone.enabled.' + (me.value?.user.id ?? '');
 const LS_MIC = 'sb.phone.mic';
 
 export const regState = signal<RegState>('off');
@@ -161,7 +162,7 @@ export async function start() {
   const m = me.value;
   if (!m || m.extensions.length === 0) return;
   if (ua) return;
-  localStorage.setItem(LS_ENABLED, '1');
+  localStorage.setItem(enabledKey(), '1');
   ctx();
   regState.value = 'starting';
   phoneError.value = null;
@@ -169,7 +170,7 @@ export async function start() {
   extension.value = ext;
   // A missing microphone is told, but the phone still registers: calls can ring and be moved on.
   await checkMicrophone();
-  if (localStorage.getItem(LS_ENABLED) !== '1') return; // turned off meanwhile
+  if (localStorage.getItem(enabledKey()) !== '1') return; // turned off meanwhile
   const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/sip';
   const u = new UA({
     sockets: [new WebSocketInterface(url)],
@@ -231,7 +232,7 @@ export async function start() {
 
 /** stop unregisters and closes the socket; calls on this phone end. */
 export function stop(forget = true) {
-  if (forget) localStorage.removeItem(LS_ENABLED);
+  if (forget) localStorage.removeItem(enabledKey());
   clearTimeout(regRetry);
   const u = ua;
   ua = null;
@@ -249,7 +250,7 @@ export function stop(forget = true) {
 }
 
 /** wasEnabled: the user had the phone on (it starts again after a reload). */
-export const wasEnabled = () => localStorage.getItem(LS_ENABLED) === '1';
+export const wasEnabled = () => localStorage.getItem(enabledKey()) === '1';
 
 function remoteOf(s: RTCSession): string {
   const id = s.remote_identity;
@@ -480,6 +481,9 @@ effect(() => {
 });
 
 navigator.mediaDevices?.addEventListener?.('devicechange', () => void listMicrophones());
+// After a reload the phone starts by itself, but browsers keep audio
+// suspended until the user touches the page: the first click anywhere lets the ring sound.
+document.addEventListener('pointerdown', () => audioCtx?.state === 'suspended' && void audioCtx.resume(), { capture: true });
 
 // Browser tests read the phone here.
 (window as any).__switchboardPhone = { regState, lines, phoneError, remoteStream, localStream, ctx };

@@ -242,6 +242,8 @@ type Engine struct {
 	statsDirty  map[*queue]bool
 	statsTimer  Timer
 	closed      bool
+	tracking    bool            // devices are tracked (devices.go)
+	devices     map[string]bool // extensions with a registered device, when tracking
 
 	// supervisors is read without the lock (Supervises is called from the
 	// call-control API on every listen/whisper/barge).

@@ -156,6 +156,7 @@ func (e *Engine) apply(snap snapshot) {
 		for _, x := range a.info.Extensions {
 			e.byExt[x] = a
 		}
+		e.refreshReachable(a) // its extensions may have changed
 	}
 
 	// Queues and their settings.

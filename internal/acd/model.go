@@ -29,6 +29,9 @@ type agent struct {
 	retryTimer Timer
 	members    []*member // one per queue and extension, in queue order
 	gone       bool      // no longer an agent (user or extension deleted)
+	// unreachable: no registered device on any of the agent's extensions
+	// (devices.go); not offered calls until one registers.
+	unreachable bool
 }
 
 // wrapup is an agent's after-call work for one call.
@@ -75,7 +78,7 @@ type member struct {
 func (m *member) eligible(now time.Time) bool {
 	a := m.a
 	return m.state == MemberLoggedIn && a.status == StatusAvailable && a.state == StateIdle &&
-		!a.gone && len(a.info.Extensions) > 0 && !now.Before(a.notBefore)
+		!a.gone && !a.unreachable && len(a.info.Extensions) > 0 && !now.Before(a.notBefore)
 }
 
 // queue is one queue: its settings, members and calls. Guarded by

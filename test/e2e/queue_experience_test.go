@@ -270,7 +270,9 @@ func TestQueueCallback(t *testing.T) {
 	cp := requestCallback(t, s)
 	cp.AutoAnswer(50 * time.Millisecond)
 	ap := phone(t, s, "1002", agentHz, "udp")
-	ap.AutoAnswer(50 * time.Millisecond)
+	// The agent answers after 2 s: a customer dialled before that would
+	// ring while the agent's phone still rings.
+	ap.AutoAnswer(2 * time.Second)
 	if code, b := s.as(t, "1002", "PUT", "/api/me/agent", `{"status":"available"}`); code != 200 {
 		t.Fatalf("1002 available: %d %v", code, b)
 	}
@@ -281,7 +283,8 @@ func TestQueueCallback(t *testing.T) {
 	cust := incoming(t, cp, "customer called back")
 	select {
 	case <-agent.Answered():
-	default:
+	case <-time.After(500 * time.Millisecond):
+		// The agent's ACK may trail the customer's INVITE by moments; not by the 2 s answer delay.
 		t.Error("the customer was dialled before the agent answered")
 	}
 	if f := cust.From(); f.User != "8000" {

@@ -35,6 +35,7 @@ func build(dir string) error {
 		AbsWorkingDir:     mustAbs(dir),
 		EntryPoints:       []string{"src/main.tsx"},
 		Bundle:            true,
+		Splitting:         true, // dynamic imports (the phone's SIP stack) become chunks loaded on use
 		Write:             false,
 		Outdir:            "dist/assets",
 		EntryNames:        "[name]-[hash]",
@@ -79,8 +80,8 @@ func build(dir string) error {
 		}
 		rel = filepath.ToSlash(rel)
 		switch {
-		case strings.HasSuffix(rel, ".js"):
-			js = append(js, rel)
+		case strings.HasSuffix(rel, ".js") && strings.HasPrefix(rel, "assets/main-"):
+			js = append(js, rel) // the entry point; chunks are imported by it
 		case strings.HasSuffix(rel, ".css"):
 			css = append(css, rel)
 		}

@@ -52,7 +52,7 @@ test('a console of three widgets is dragged, saved and restored after a reload',
   await page.click('[data-testid=add-widget]');
   await page.click('[data-testid=add-calls]');
   await page.uncheck('[data-testid=follow-all]');
-  await page.fill('input[placeholder="8000"]', '8000');
+  await page.check('[data-testid=pb-pick-queue][data-queue="8000"]');
   await page.click('[data-testid=widget-config-done]');
   assert.equal(await page.locator('.grid-stack-item').count(), 3);
 
@@ -194,7 +194,7 @@ test("a supervisor's wall console: call list, queue, phonebook and my calls, liv
   const queue = page.locator('[data-testid=queue-widget][data-queue="8000"]');
   await eventually(async () => assert.equal(await queue.locator('[data-testid=stat-waiting-value]').textContent(), '2'), 10000);
   await new Promise((r) => setTimeout(r, 2500)); // durations tick in the pictures
-  await shot(page, 'console-supervisor');
+  await shot(page, 'console-supervisor', { fullPage: true });
   await shotOf(queue, 'queue-widget');
   for (const c of [talking, ...waiting]) await c.hangup();
   await eventually(async () => assert.equal(await page.locator('.call-row').count(), 0), 10000);

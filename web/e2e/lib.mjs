@@ -51,11 +51,11 @@ export async function login(page, username, password) {
 }
 
 /** shot saves a screenshot under SCREENSHOT_DIR (docs/screenshots) when set. */
-export async function shot(page, name) {
+export async function shot(page, name, opts = {}) {
   const dir = process.env.SCREENSHOT_DIR;
   if (!dir) return;
   mkdirSync(dir, { recursive: true });
-  await page.screenshot({ path: join(dir, name + '.png') });
+  await page.screenshot({ path: join(dir, name + '.png'), ...opts });
 }
 
 /** shotOf saves a screenshot of one element (a widget) like shot. */

@@ -10,7 +10,9 @@
 // (see apiCallOf), so the console and the server agree on the call's state.
 
 import { batch, effect, signal } from '@preact/signals';
-import { UA, WebSocketInterface } from 'jssip';
+// JsSIP is loaded when the phone is turned on (a separate chunk): a
+// console that never uses the browser as a phone does not download it.
+import type { UA } from 'jssip';
 import type { RTCSession } from 'jssip/lib/RTCSession';
 import { me } from '../session';
 import { myCalls, myParty, ringingAt } from '../calls';
@@ -172,6 +174,17 @@ export async function start() {
   await checkMicrophone();
   if (localStorage.getItem(enabledKey()) !== '1') return; // turned off meanwhile
   const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/sip';
+  let jssip: typeof import('jssip');
+  try {
+    jssip = await import('jssip');
+  } catch (e) {
+    regState.value = 'off';
+    phoneError.value = { kind: 'connection', text: 'The phone could not be loaded: ' + String(e) };
+    return;
+  }
+  if (ua || localStorage.getItem(enabledKey()) !== '1') return; // started twice, or turned off meanwhile
+  // JsSIP is CommonJS: through a dynamic import its exports are the default.
+  const { UA, WebSocketInterface } = ((jssip as unknown as { default?: typeof jssip }).default ?? jssip) as typeof jssip;
   const u = new UA({
     sockets: [new WebSocketInterface(url)],
     uri: `sip:${ext}@${location.hostname}`,

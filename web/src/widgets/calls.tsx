@@ -2,25 +2,32 @@
 // DIDs, or everything the user may see; which device rings, who talks, for
 // how long, and the route each call came through.
 
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
+import { ConfigButtons, ContactPicker, type Following } from '../components/contactpicker';
+import { directory, ensureDirectory } from '../directory';
 import { calls, now, since } from '../live';
 import { register, type WidgetProps } from './registry';
 import { displayState, ringingAt, routeOf, talkers, partyLabel, targetOf } from '../calls';
 import type { Call } from '../types';
 
-interface CallListConfig {
-  follow_all: boolean;
+/** CallListConfig: whose calls the list shows; extensions are typed ones (older consoles), users come from the directory. */
+interface CallListConfig extends Following {
   extensions: string[];
-  queues: string[];
   dids: string[];
 }
 
-function matches(c: Call, cfg: CallListConfig): boolean {
+/** followedExtensions: the extensions of the users followed, and those typed. */
+function followedExtensions(cfg: CallListConfig): Set<string> {
+  const exts = new Set(cfg.extensions ?? []);
+  for (const u of directory.value?.users ?? []) if (cfg.users?.includes(u.id)) for (const x of u.extensions) exts.add(x.number);
+  return exts;
+}
+
+function matches(c: Call, cfg: CallListConfig, exts: Set<string>): boolean {
   if (cfg.follow_all) return true;
-  const exts = new Set(cfg.extensions);
   const t = targetOf(c);
   if (t.kind === 'queue' && cfg.queues.includes(t.id)) return true;
-  if (c.did && cfg.dids.includes(c.did)) return true;
+  if (c.did && (cfg.dids ?? []).includes(c.did)) return true;
   if (c.from.kind === 'extension' && exts.has(c.from.number)) return true;
   if (t.kind === 'extension' && exts.has(t.id)) return true;
   if ((c.parties ?? []).some((p) => p.extension && exts.has(p.extension))) return true;
@@ -37,7 +44,11 @@ const stateText: Record<string, string> = {
 
 function CallList({ config }: WidgetProps<CallListConfig>) {
   const at = now.value;
-  const list = [...calls.value.values()].filter((c) => matches(c, config));
+  useEffect(() => {
+    if (!config.follow_all && config.users?.length) ensureDirectory();
+  }, [config.follow_all, config.users?.length]);
+  const exts = followedExtensions(config);
+  const list = [...calls.value.values()].filter((c) => matches(c, config, exts));
   list.sort((a, b) => a.started_at.localeCompare(b.started_at));
   if (list.length === 0) return <p class="empty">No calls right now.</p>;
   return (
@@ -94,7 +105,7 @@ const splitList = (s: string) =>
     .filter(Boolean);
 
 function Configure({ config, done }: { config: CallListConfig; done: (c: CallListConfig | null) => void }) {
-  const [c, setC] = useState(config);
+  const [c, setC] = useState<CallListConfig>({ follow_all: !!config.follow_all, users: config.users ?? [], queues: config.queues ?? [], extensions: config.extensions ?? [], dids: config.dids ?? [] });
   return (
     <form
       class="config-form"
@@ -103,32 +114,14 @@ function Configure({ config, done }: { config: CallListConfig; done: (c: CallLis
         done(c);
       }}
     >
-      <label class="check">
-        <input type="checkbox" checked={c.follow_all} onChange={(e) => setC({ ...c, follow_all: (e.target as HTMLInputElement).checked })} data-testid="follow-all" />
-        Follow everything in the organisation
-      </label>
+      <ContactPicker value={c} onChange={(f) => setC({ ...c, ...f })} />
       <fieldset disabled={c.follow_all}>
         <label>
-          Users / extensions
-          <input value={c.extensions.join(', ')} onInput={(e) => setC({ ...c, extensions: splitList((e.target as HTMLInputElement).value) })} placeholder="1001, 1002" />
-        </label>
-        <label>
-          Queues
-          <input value={c.queues.join(', ')} onInput={(e) => setC({ ...c, queues: splitList((e.target as HTMLInputElement).value) })} placeholder="8000" />
-        </label>
-        <label>
           Numbers dialled in (DIDs)
-          <input value={c.dids.join(', ')} onInput={(e) => setC({ ...c, dids: splitList((e.target as HTMLInputElement).value) })} placeholder="+31201230001" />
+          <input value={c.dids.join(', ')} onInput={(e) => setC({ ...c, dids: splitList((e.target as HTMLInputElement).value) })} placeholder="+31201230001" data-testid="follow-dids" />
         </label>
       </fieldset>
-      <div class="dialog-buttons">
-        <button type="button" onClick={() => done(null)}>
-          Cancel
-        </button>
-        <button class="primary" type="submit" data-testid="widget-config-done">
-          Continue
-        </button>
-      </div>
+      <ConfigButtons cancel={() => done(null)} />
     </form>
   );
 }
@@ -138,7 +131,7 @@ register<CallListConfig>({
   title: 'Call list',
   description: 'Live calls of chosen users, queues and numbers, or of everyone',
   size: { w: 8, h: 6, minW: 4, minH: 3 },
-  defaultConfig: () => ({ follow_all: true, extensions: [], queues: [], dids: [] }),
+  defaultConfig: () => ({ follow_all: true, users: [], extensions: [], queues: [], dids: [] }),
   caption: (c) => (c.follow_all ? 'Call list · everyone' : 'Call list'),
   Component: CallList,
   Configure,

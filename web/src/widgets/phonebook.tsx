@@ -25,17 +25,13 @@ import {
   type DirectoryUser,
 } from '../directory';
 import type { Call } from '../types';
+import { ConfigButtons, ContactPicker, textMatches, type Following } from '../components/contactpicker';
 import '../dialogs/transfer.css';
 import './phonebook.css';
 
 /** PhonebookConfig is what a placed phonebook shows. */
-export interface PhonebookConfig {
-  follow_all: boolean;
-  /** users by id */
-  users: number[];
-  /** queues by number */
-  queues: string[];
-}
+/** PhonebookConfig: the contacts shown (everyone, or users and queues). */
+export type PhonebookConfig = Following;
 
 /** ringingCalls maps each extension to the oldest call ringing there. */
 function ringingCalls(all: Map<string, Call>): Map<string, Call> {
@@ -143,7 +139,7 @@ function QueueRow({ q }: { q: DirectoryQueue }) {
   );
 }
 
-const matches = (s: string, ...fields: (string | undefined)[]) => !s || fields.some((f) => f && f.toLowerCase().includes(s));
+const matches = textMatches;
 
 function Phonebook({ config }: WidgetProps<PhonebookConfig>) {
   const [search, setSearch] = useState('');
@@ -194,11 +190,6 @@ function Phonebook({ config }: WidgetProps<PhonebookConfig>) {
 
 function Configure({ config, done }: { config: PhonebookConfig; done: (c: PhonebookConfig | null) => void }) {
   const [c, setC] = useState<PhonebookConfig>({ follow_all: !!config.follow_all, users: config.users ?? [], queues: config.queues ?? [] });
-  const [filter, setFilter] = useState('');
-  useEffect(() => ensureDirectory(), []);
-  const dir = directory.value;
-  const f = filter.trim().toLowerCase();
-  const toggle = <T,>(list: T[], v: T) => (list.includes(v) ? list.filter((x) => x !== v) : [...list, v]);
   return (
     <form
       class="config-form pb-config"
@@ -207,46 +198,8 @@ function Configure({ config, done }: { config: PhonebookConfig; done: (c: Phoneb
         done(c);
       }}
     >
-      <label class="check">
-        <input type="checkbox" checked={c.follow_all} onChange={(e) => setC({ ...c, follow_all: (e.target as HTMLInputElement).checked })} data-testid="follow-all" />
-        Follow everything in the organisation
-      </label>
-      <fieldset disabled={c.follow_all}>
-        <input type="search" placeholder="Filter" value={filter} onInput={(e) => setFilter((e.target as HTMLInputElement).value)} />
-        {!dir && <p class="muted">{directoryError.value || 'Loading the directory…'}</p>}
-        <div class="pb-pick">
-          <div>
-            <h3>Users</h3>
-            {(dir?.users ?? [])
-              .filter((u) => u.extensions.length > 0 && matches(f, u.display_name, u.username, ...u.extensions.map((x) => x.number)))
-              .map((u) => (
-                <label class="check" key={u.id}>
-                  <input type="checkbox" checked={c.users.includes(u.id)} onChange={() => setC({ ...c, users: toggle(c.users, u.id) })} data-testid="pb-pick-user" data-user-id={u.id} />
-                  {u.display_name || u.username} <span class="muted">{u.extensions.map((x) => x.number).join(', ')}</span>
-                </label>
-              ))}
-          </div>
-          <div>
-            <h3>Queues</h3>
-            {(dir?.queues ?? [])
-              .filter((q) => matches(f, q.name, q.number))
-              .map((q) => (
-                <label class="check" key={q.number}>
-                  <input type="checkbox" checked={c.queues.includes(q.number)} onChange={() => setC({ ...c, queues: toggle(c.queues, q.number) })} data-testid="pb-pick-queue" />
-                  {q.name} <span class="muted">{q.number}</span>
-                </label>
-              ))}
-          </div>
-        </div>
-      </fieldset>
-      <div class="dialog-buttons">
-        <button type="button" onClick={() => done(null)}>
-          Cancel
-        </button>
-        <button class="primary" type="submit" data-testid="widget-config-done">
-          Continue
-        </button>
-      </div>
+      <ContactPicker value={c} onChange={setC} />
+      <ConfigButtons cancel={() => done(null)} />
     </form>
   );
 }

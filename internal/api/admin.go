@@ -35,6 +35,17 @@ type Options struct {
 	// ACD is the queue engine behind the agent and queue routes
 	// (acd_*.go); nil answers them 503 acd_unavailable.
 	ACD *acd.Engine
+	// ICEServers are the STUN/TURN servers (config webrtc.ice_servers)
+	// the console's browser phone uses too: GET /api/me hands them to
+	// users with an extension, credentials included, as a browser needs.
+	ICEServers []ICEServer
+}
+
+// ICEServer is one STUN or TURN server for browsers.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
 }
 
 // AdminStore is what the configuration handlers read and write.

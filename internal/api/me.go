@@ -110,7 +110,12 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 			wrapups[q] = vs
 		}
 	}
+	ice := []ICEServer{}
+	if len(exts) > 0 && s.adm.opts.ICEServers != nil {
+		ice = s.adm.opts.ICEServers // only a user with a phone line can use them
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"user": newUserView(p.User), "extensions": exts,
 		"profile": newProfileView(p.User.Profile), "role": p.User.Role, "permissions": permissions(p),
-		"agent": agent, "supervised_queues": supervised, "reason_codes": reasons, "wrapup_codes": wrapups})
+		"agent": agent, "supervised_queues": supervised, "reason_codes": reasons, "wrapup_codes": wrapups,
+		"ice_servers": ice})
 }

@@ -178,7 +178,7 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	go purgeSessions(authn, a.stop)
 	a.followDevices(st.Extensions, a.stop, log)
 	apiSrv := api.New(st, authn, a.Calls, a.Events, log,
-		api.Options{Realm: cfg.SIP.Realm, CountryCode: cfg.Numbers.CountryCode, ACD: a.ACD})
+		api.Options{Realm: cfg.SIP.Realm, CountryCode: cfg.Numbers.CountryCode, ACD: a.ACD, ICEServers: browserICE(cfg.WebRTC.ICEServers)})
 	apiSrv.SetQueueSupervision(a.ACD)
 	a.pres = presence.New(presence.Sources{Bus: a.Events, Extensions: st.Extensions, Registered: a.reg.Lookup,
 		Calls: a.Calls.Calls, Agents: a.ACD.Agents, Logger: log})
@@ -304,4 +304,13 @@ func (a *App) Shutdown(ctx context.Context) {
 	if a.media != nil {
 		_ = a.media.Close()
 	}
+}
+
+// browserICE is the STUN/TURN list as the console's browser phone gets it.
+func browserICE(servers []config.ICEServer) []api.ICEServer {
+	out := make([]api.ICEServer, 0, len(servers))
+	for _, s := range servers {
+		out = append(out, api.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+	}
+	return out
 }

@@ -59,6 +59,8 @@ export interface Me {
   extensions: string[];
   profile: { can_outdial: boolean; can_keypad_dial: boolean; can_control_recording: boolean; allowed_anis: string[] };
   permissions?: string[];
+  /** STUN/TURN servers for the browser phone (config webrtc.ice_servers). */
+  ice_servers?: { urls: string[]; username?: string; credential?: string }[];
   [k: string]: unknown;
 }
 

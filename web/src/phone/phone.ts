@@ -347,7 +347,10 @@ function finish(id: string, why: string) {
   setTimeout(() => (lines.value = lines.value.filter((l) => l.id !== id)), 4000);
 }
 
-const pcConfig: RTCConfiguration = { iceServers: [] };
+/** pcConfig: the server's STUN/TURN list (GET /api/me), so browsers behind NAT reach the media too. */
+function pcConfig(): RTCConfiguration {
+  return { iceServers: (me.value?.ice_servers ?? []).map((s) => ({ urls: s.urls, username: s.username, credential: s.credential })) };
+}
 
 /** answer takes a ringing call in the browser. */
 export async function answer(id: string) {
@@ -367,7 +370,7 @@ export async function answer(id: string) {
   }
   localStreams.set(id, stream);
   try {
-    s.answer({ mediaStream: stream, pcConfig, mediaConstraints: { audio: true, video: false } });
+    s.answer({ mediaStream: stream, pcConfig: pcConfig(), mediaConstraints: { audio: true, video: false } });
   } catch (e) {
     phoneError.value = { kind: 'call', text: 'Answering failed: ' + String((e as Error).message ?? e) };
   }
@@ -385,7 +388,7 @@ export async function dial(target: string) {
     phoneError.value = describeMediaError(e);
     return;
   }
-  const s = ua.call(`sip:${t}@${location.hostname}`, { mediaStream: stream, pcConfig, mediaConstraints: { audio: true, video: false } });
+  const s = ua.call(`sip:${t}@${location.hostname}`, { mediaStream: stream, pcConfig: pcConfig(), mediaConstraints: { audio: true, video: false } });
   const id = [...sessions].find(([, x]) => x === s)?.[0];
   if (id) localStreams.set(id, stream);
 }

@@ -151,7 +151,7 @@ func printDemo(w io.Writer, a *app.App, simulated bool) {
 Switchboard demo is running.
 
   SIP      %[1]s (UDP and TCP)
-  API      http://%[2]s  (admin / demo-admin)
+  Console  http://%[2]s/  (and the API; admin / demo-admin)
 
 Point a softphone at it:
   server/domain  %[1]s

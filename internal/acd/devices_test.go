@@ -18,8 +18,14 @@ func TestAgentsWithoutDeviceAreSkipped(t *testing.T) {
 	if v, err := ev.e.QueueStats("8000"); err != nil || v.AgentsAvailable != 0 {
 		t.Errorf("available agents %d, want 0 (1002 is being offered, 1001 has no device)", v.AgentsAvailable)
 	}
+	if v := ev.agent("1001"); !v.NoDevice {
+		t.Errorf("1001 without a phone: no_device false")
+	}
 	ev.e.DeviceRegistered("1001", true)
 	ev.expect("offer c1 1001 20s") // ring all: the newly reachable agent rings too
+	if v := ev.agent("1001"); v.NoDevice {
+		t.Errorf("1001 with a phone: no_device true")
+	}
 	ev.e.OfferFailed("c1", "1001", FailNoAnswer)
 	ev.expectState("1001", StateRONA)
 	ev.mustStatus("1001", StatusAvailable, "")

@@ -148,6 +148,7 @@ type QueueAgentView struct {
 	Presence       string `json:"presence"`
 	SecondsInState int64  `json:"seconds_in_state"`
 	CallID         string `json:"call_id,omitempty"`
+	NoDevice       bool   `json:"no_device,omitempty"` // no registered phone: offered nothing
 }
 
 // stats computes q's figures. Under e.mu.
@@ -271,7 +272,7 @@ func (e *Engine) QueueDetail(number string) (QueueDetail, error) {
 	for _, m := range q.members {
 		av := e.agentView(m.a, now)
 		qa := QueueAgentView{MembershipView: membershipView(m), Name: m.a.info.Name,
-			Presence: av.Presence, SecondsInState: av.SecondsInState}
+			Presence: av.Presence, SecondsInState: av.SecondsInState, NoDevice: av.NoDevice}
 		if av.Call != nil {
 			qa.CallID = av.Call.ID
 		}

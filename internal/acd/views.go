@@ -34,6 +34,9 @@ type AgentView struct {
 	Call           *AgentCallView   `json:"call,omitempty"`   // offered or busy
 	WrapUp         *WrapUpView      `json:"wrapup,omitempty"` // in wrap-up
 	Queues         []MembershipView `json:"queues"`
+	// NoDevice: none of the agent's extensions has a registered phone, so
+	// the ACD offers them no calls (devices.go) whatever their status.
+	NoDevice bool `json:"no_device,omitempty"`
 }
 
 // AgentCallView is the queue call an agent is offered or busy with.
@@ -126,6 +129,7 @@ func (e *Engine) agentView(a *agent, now time.Time) AgentView {
 		v.PresenceSince = a.stateSince
 	}
 	v.SecondsInState = int64(now.Sub(v.PresenceSince) / time.Second)
+	v.NoDevice = a.unreachable
 	if c := a.call; c != nil {
 		since := c.offeredAt
 		if c.state == callAnswered {

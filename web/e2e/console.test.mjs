@@ -193,6 +193,9 @@ test("a supervisor's wall console: call list, queue, phonebook and my calls, liv
   await eventually(async () => assert.equal(await page.locator('.call-row').count(), 3), 10000);
   const queue = page.locator('[data-testid=queue-widget][data-queue="8000"]');
   await eventually(async () => assert.equal(await queue.locator('[data-testid=stat-waiting-value]').textContent(), '2'), 10000);
+  // 1004 has no phone registered: the widget says so (the ACD offers them nothing); 1003 has one.
+  assert.equal(await queue.locator('[data-testid=queue-agent][data-extension="1004"] [data-testid=no-device]').count(), 1);
+  assert.equal(await queue.locator('[data-testid=queue-agent][data-extension="1003"] [data-testid=no-device]').count(), 0);
   await new Promise((r) => setTimeout(r, 2500)); // durations tick in the pictures
   await shot(page, 'console-supervisor', { fullPage: true });
   await shotOf(queue, 'queue-widget');

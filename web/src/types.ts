@@ -75,6 +75,8 @@ export interface Membership {
   presence?: string;
   seconds_in_state?: number;
   call_id?: string;
+  /** no_device: no registered phone, so the ACD offers this agent nothing. */
+  no_device?: boolean;
 }
 
 export interface Agent {
@@ -91,6 +93,7 @@ export interface Agent {
   presence_since: string;
   seconds_in_state: number;
   queues: Membership[];
+  no_device?: boolean;
   [k: string]: unknown;
 }
 

@@ -313,6 +313,7 @@ function useQueue(number: string) {
             return {
               ...m,
               presence: a.presence ?? m.presence,
+              no_device: !!a.no_device,
               since: a.presence_since ? Date.parse(a.presence_since) : m.since,
               state: ms?.state ?? m.state,
               call_id: a.call?.id,
@@ -634,6 +635,12 @@ function AgentList({ v, queue }: { v: QueueView; queue: string }) {
                 <span class={`status-${m.presence}`}>
                   <span class="dot" /> {presenceText[m.presence ?? ''] ?? m.presence}
                 </span>
+                {m.no_device && (
+                  <span class="muted" data-testid="no-device" title="No phone registered: the queue offers this agent no calls">
+                    {' '}
+                    · no phone
+                  </span>
+                )}
               </td>
               <td>
                 <span class={`badge qs-badge qs-${m.state}`} data-testid="queue-state">

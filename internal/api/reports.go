@@ -168,24 +168,40 @@ func queueFilter(q url.Values) []string {
 	return strings.Split(v, ",")
 }
 
+// reportQuery is what every report request needs: the ACD (thresholds,
+// who supervises what), the store's report source, the time range and,
+// when the route offers it, whether CSV was asked for. ok is false once an
+// error has been answered.
+type reportQuery struct {
+	engine *acd.Engine
+	src    reports.Source
+	rng    reports.Range
+	csv    bool
+}
+
+func (s *Server) reportQuery(w http.ResponseWriter, r *http.Request, csvAllowed bool) (q reportQuery, ok bool) {
+	if q.engine, ok = s.engine(w); !ok {
+		return q, false
+	}
+	if q.src, ok = s.reportSource(w); !ok {
+		return q, false
+	}
+	if csvAllowed {
+		if q.csv, ok = wantsCSV(w, r); !ok {
+			return q, false
+		}
+	}
+	q.rng, ok = reportRange(w, r.URL.Query())
+	return q, ok
+}
+
 // queueReport serves GET /api/reports/queues?from=&to=&interval=&tz=&queue=&format=.
 func (s *Server) queueReport(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	e, ok := s.engine(w)
+	q, ok := s.reportQuery(w, r, true)
 	if !ok {
 		return
 	}
-	src, ok := s.reportSource(w)
-	if !ok {
-		return
-	}
-	asCSV, ok := wantsCSV(w, r)
-	if !ok {
-		return
-	}
-	rng, ok := reportRange(w, r.URL.Query())
-	if !ok {
-		return
-	}
+	e, src, asCSV, rng := q.engine, q.src, q.csv, q.rng
 	thresholds, all, ok := s.reportQueues(w, r, p, e, queueFilter(r.URL.Query()))
 	if !ok {
 		return
@@ -207,18 +223,11 @@ func (s *Server) queueReport(w http.ResponseWriter, r *http.Request, p auth.Prin
 // offered per interval as bars, the service level as a line, the queue's
 // target dashed.
 func (s *Server) queueReportPlot(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	e, ok := s.engine(w)
+	q, ok := s.reportQuery(w, r, false)
 	if !ok {
 		return
 	}
-	src, ok := s.reportSource(w)
-	if !ok {
-		return
-	}
-	rng, ok := reportRange(w, r.URL.Query())
-	if !ok {
-		return
-	}
+	e, src, rng := q.engine, q.src, q.rng
 	number := r.PathValue("number")
 	thresholds, _, ok := s.reportQueues(w, r, p, e, []string{number})
 	if !ok {
@@ -244,22 +253,11 @@ func (s *Server) queueReportPlot(w http.ResponseWriter, r *http.Request, p auth.
 
 // agentReport serves GET /api/reports/agents?from=&to=&interval=&tz=&agent=&format=.
 func (s *Server) agentReport(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	e, ok := s.engine(w)
+	q, ok := s.reportQuery(w, r, true)
 	if !ok {
 		return
 	}
-	src, ok := s.reportSource(w)
-	if !ok {
-		return
-	}
-	asCSV, ok := wantsCSV(w, r)
-	if !ok {
-		return
-	}
-	rng, ok := reportRange(w, r.URL.Query())
-	if !ok {
-		return
-	}
+	e, src, asCSV, rng := q.engine, q.src, q.csv, q.rng
 	var only int64
 	if v := r.URL.Query().Get("agent"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)

@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/switchboard/switchboard/internal/procstat"
 	"io"
 	"net/http"
 	"os"
@@ -134,7 +135,7 @@ func main() {
 		fatal("caller: %v", err)
 	}
 	defer caller.Close()
-	cpu0 := procTicks(*sutPID)
+	cpu0 := procstat.CPUTicks(*sutPID)
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	var failed atomic.Int64
@@ -162,7 +163,7 @@ func main() {
 	}
 	wg.Wait()
 	elapsed := time.Since(t0)
-	cpu1 := procTicks(*sutPID)
+	cpu1 := procstat.CPUTicks(*sutPID)
 	time.Sleep(500 * time.Millisecond)
 	stopEvents()
 
@@ -283,23 +284,4 @@ func readEvents(ctx context.Context, tok string, ready chan<- struct{}, f func(t
 			f(e.Type, e.Time, id)
 		}
 	}
-}
-
-// procTicks is utime+stime of pid in clock ticks (USER_HZ 100).
-func procTicks(pid int) int64 {
-	if pid <= 0 {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	fs := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fs) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(fs[11], 10, 64)
-	k, _ := strconv.ParseInt(fs[12], 10, 64)
-	return u + k
 }

@@ -31,6 +31,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/switchboard/switchboard/internal/procstat"
 	"net"
 	"net/netip"
 	"os"
@@ -268,41 +269,8 @@ func openSock(ip netip.Addr) (*net.UDPConn, error) {
 
 // ---------------------------------------------------------------- /proc
 
-func procTicks(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + st
-}
-
-func procAlive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	return f[0] != "Z" && f[0] != "X"
-}
-
 func procRSSMB(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
-			f := strings.Fields(l)
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return float64(int(kb/1024*10)) / 10
-		}
-	}
-	return 0
+	return float64(int(float64(procstat.RSSKB(pid))/1024*10)) / 10
 }
 
 func sysCPU() (total, idle int64) {
@@ -407,7 +375,7 @@ func run() (*Result, error) {
 	var legs []callLeg
 	var sip *sipSide
 	t0 := time.Now()
-	k0 := procTicks(*sutPID)
+	k0 := procstat.CPUTicks(*sutPID)
 	if *bareBase != 0 {
 		for i := range *calls {
 			legs = append(legs, callLeg{
@@ -429,7 +397,7 @@ func run() (*Result, error) {
 	res.Established = len(legs)
 	res.SetupSecs = round(time.Since(t0).Seconds(), 2)
 	if *sutPID != 0 && len(legs) > 0 && sip != nil {
-		res.SetupSUTCPUms = round(float64(procTicks(*sutPID)-k0)*1000/clkTck/float64(len(legs)), 3)
+		res.SetupSUTCPUms = round(float64(procstat.CPUTicks(*sutPID)-k0)*1000/clkTck/float64(len(legs)), 3)
 	}
 
 	// Streams: 2 per call. Caller stream 2i goes caller socket -> relay's
@@ -468,7 +436,7 @@ func run() (*Result, error) {
 	time.Sleep(*warmup)
 	sd0, gd0 := sockDrops(ip, lo, hi, genPorts)
 	kb0 := rcvbufErrors()
-	c0 := procTicks(*sutPID)
+	c0 := procstat.CPUTicks(*sutPID)
 	st0, si0 := sysCPU()
 	var ru0 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
@@ -477,7 +445,7 @@ func run() (*Result, error) {
 	time.Sleep(*secs)
 	phase.Store(2)
 	res.MediaSecs = round(time.Since(m0).Seconds(), 2)
-	c1 := procTicks(*sutPID)
+	c1 := procstat.CPUTicks(*sutPID)
 	st1, si1 := sysCPU()
 	var ru1 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
@@ -539,7 +507,7 @@ func run() (*Result, error) {
 		}
 	}
 	if *sutPID != 0 {
-		res.SUTAlive = procAlive(*sutPID)
+		res.SUTAlive = procstat.Alive(*sutPID)
 	}
 	if len(res.SetupFailed) == 0 {
 		res.SetupFailed = nil

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/switchboard/switchboard/internal/procstat"
 	"net"
 	"net/netip"
 	"os"
@@ -163,7 +164,7 @@ func main() {
 	res.SetupSecs = round(time.Since(start).Seconds(), 2)
 	time.Sleep(*warmup)
 
-	cpu0, self0 := procTicks(*sutPID), procTicks(os.Getpid())
+	cpu0, self0 := procstat.CPUTicks(*sutPID), procstat.CPUTicks(os.Getpid())
 	mu.Lock()
 	counting = true
 	for _, st := range streams {
@@ -176,7 +177,7 @@ func main() {
 	mu.Lock()
 	counting = false
 	window := time.Since(t0)
-	cpu1, self1 := procTicks(*sutPID), procTicks(os.Getpid())
+	cpu1, self1 := procstat.CPUTicks(*sutPID), procstat.CPUTicks(os.Getpid())
 	res.PktsEchoed = echoed - echo0
 
 	var rates []float64
@@ -247,47 +248,13 @@ func round(v float64, d int) float64 {
 	return float64(int64(v*p+0.5)) / p
 }
 
-// procTicks is utime+stime of pid in clock ticks.
-func procTicks(pid int) int64 {
-	if pid <= 0 {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	k, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + k
-}
-
 // procStatus returns pid's RSS in MB and its thread count.
 func procStatus(pid int) (float64, int) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	st, err := procstat.ReadStatus(pid)
 	if err != nil {
 		return 0, 0
 	}
-	var rss float64
-	var threads int
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		switch f[0] {
-		case "VmRSS:":
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			rss = round(kb/1024, 1)
-		case "Threads:":
-			threads, _ = strconv.Atoi(f[1])
-		}
-	}
-	return rss, threads
+	return round(float64(st.RSSKB)/1024, 1), int(st.Threads)
 }
 
 // sockDrops is the kernel's drop counter of conn's socket (/proc/net/udp).

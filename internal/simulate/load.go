@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/switchboard/switchboard/internal/procstat"
 	"io"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -145,14 +145,14 @@ func RunLoad(ctx context.Context, cfg Config, lc LoadConfig) (LoadResult, error)
 	res.EventClients = lc.EventClients
 
 	res.GoMemBaseline = goMemory(ctx, hc, cfg.APIURL)
-	res.RSSBaselineKB = rssKB(lc.SUTPID)
+	res.RSSBaselineKB = procstat.RSSKB(lc.SUTPID)
 	// The clock and the server's CPU count from the first call: the
 	// agents' logins and registrations before it are not the load.
 	var start time.Time
 	var cpu0 int64
 	sim.firstArrival = func() {
 		start = time.Now()
-		cpu0 = cpuTicks(lc.SUTPID)
+		cpu0 = procstat.CPUTicks(lc.SUTPID)
 	}
 
 	// Sample concurrency and memory while it runs.
@@ -175,7 +175,7 @@ func RunLoad(ctx context.Context, cfg Config, lc LoadConfig) (LoadResult, error)
 					res.PeakConcurrent = n
 				}
 				res.GoMemPeak = max(res.GoMemPeak, goMemory(sampCtx, hc, cfg.APIURL))
-				res.RSSPeakKB = max(res.RSSPeakKB, rssKB(lc.SUTPID))
+				res.RSSPeakKB = max(res.RSSPeakKB, procstat.RSSKB(lc.SUTPID))
 			}
 		}
 	}()
@@ -186,7 +186,7 @@ func RunLoad(ctx context.Context, cfg Config, lc LoadConfig) (LoadResult, error)
 	}
 	stopSampling()
 	sampWG.Wait()
-	cpu1 := cpuTicks(lc.SUTPID)
+	cpu1 := procstat.CPUTicks(lc.SUTPID)
 	time.Sleep(300 * time.Millisecond) // the last events
 	stopEvents()
 	evWG.Wait()
@@ -419,41 +419,4 @@ func goMemory(ctx context.Context, hc *http.Client, base string) float64 {
 		}
 	}
 	return 0
-}
-
-// rssKB is pid's VmRSS in kB (0 without a pid).
-func rssKB(pid int) int64 {
-	if pid <= 0 {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
-	}
-	return 0
-}
-
-// cpuTicks is pid's utime+stime in clock ticks (USER_HZ 100).
-func cpuTicks(pid int) int64 {
-	if pid <= 0 {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	fs := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fs) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(fs[11], 10, 64)
-	k, _ := strconv.ParseInt(fs[12], 10, 64)
-	return u + k
 }

@@ -244,6 +244,8 @@ type Engine struct {
 	closed      bool
 	tracking    bool            // devices are tracked (devices.go)
 	devices     map[string]bool // extensions with a registered device, when tracking
+	// earlyDevices are changes told before TrackDevices (devices.go).
+	earlyDevices map[string]bool
 
 	// supervisors is read without the lock (Supervises is called from the
 	// call-control API on every listen/whisper/barge).

@@ -16,6 +16,16 @@ func (e *Engine) TrackDevices(registered []string) {
 	for _, x := range registered {
 		e.devices[x] = true
 	}
+	// Changes told before tracking began are newer than the list read
+	// after them (each change is told).
+	for x, on := range e.earlyDevices {
+		if on {
+			e.devices[x] = true
+		} else {
+			delete(e.devices, x)
+		}
+	}
+	e.earlyDevices = nil
 	now := e.clock.Now()
 	for _, a := range e.agents {
 		e.refreshReachable(a)
@@ -32,7 +42,14 @@ func (e *Engine) TrackDevices(registered []string) {
 func (e *Engine) DeviceRegistered(ext string, registered bool) {
 	e.mu.Lock()
 	defer e.unlock()
-	if !e.tracking || e.devices[ext] == registered {
+	if !e.tracking {
+		if e.earlyDevices == nil {
+			e.earlyDevices = make(map[string]bool)
+		}
+		e.earlyDevices[ext] = registered // applied by TrackDevices
+		return
+	}
+	if e.devices[ext] == registered {
 		return
 	}
 	if registered {

@@ -44,7 +44,19 @@ func TestAgentsWithoutDeviceAreSkipped(t *testing.T) {
 // store-only engine) every agent may be offered calls.
 func TestDevicesUntrackedMeansReachable(t *testing.T) {
 	ev := newEnv(t, []store.Queue{q("8000 ringall", "1001")})
-	ev.e.DeviceRegistered("1001", false) // ignored until tracking is on
+	ev.e.DeviceRegistered("1001", false) // kept until tracking is on
+	ev.mustEnter("c1", "8000")
+	ev.expect("offer c1 1001 20s")
+}
+
+// TestDeviceChangeBeforeTracking: a change told between the listener's
+// start and the list read at start-up is not lost — the list was read
+// before the phone registered.
+func TestDeviceChangeBeforeTracking(t *testing.T) {
+	ev := newEnv(t, []store.Queue{q("8000 ringall", "1001", "1002")})
+	ev.e.DeviceRegistered("1001", true)
+	ev.e.DeviceRegistered("1002", false)
+	ev.e.TrackDevices([]string{"1002"}) // read before those changes
 	ev.mustEnter("c1", "8000")
 	ev.expect("offer c1 1001 20s")
 }

@@ -176,7 +176,9 @@ func Start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	authn := auth.New(auth.Config{Logger: log}, st)
 	a.stop = make(chan struct{})
 	go purgeSessions(authn, a.stop)
-	a.followDevices(st.Extensions, a.stop, log)
+	if err := a.followDevices(ctx, st.Extensions); err != nil {
+		return a, err
+	}
 	apiSrv := api.New(st, authn, a.Calls, a.Events, log,
 		api.Options{Realm: cfg.SIP.Realm, CountryCode: cfg.Numbers.CountryCode, ACD: a.ACD, ICEServers: browserICE(cfg.WebRTC.ICEServers)})
 	apiSrv.SetQueueSupervision(a.ACD)

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -62,6 +63,7 @@ type Registrar struct {
 	now     func() time.Time
 
 	flowAuth FlowAuthenticator // set before SIP starts (flowauth.go)
+	onDevice atomic.Pointer[DeviceListener]
 
 	mu       sync.RWMutex
 	bindings map[string]map[string]*store.Binding // extension → contact URI → binding
@@ -386,7 +388,19 @@ type DeviceState struct {
 	Reason    string    `json:"reason,omitempty"`
 }
 
+// DeviceListener learns that extension ext gained or lost a device, and
+// whether it has any registered now. Called outside the registrar's lock.
+type DeviceListener func(ext string, registered bool)
+
+// OnDeviceChange sets the one listener told of every device change (the
+// ACD, which offers calls only to agents with a phone): directly, rather
+// than by following the event bus for the few events it needs.
+func (r *Registrar) OnDeviceChange(f DeviceListener) { r.onDevice.Store(&f) }
+
 func (r *Registrar) publish(t events.Type, b store.Binding, reason string) {
+	if f := r.onDevice.Load(); f != nil {
+		(*f)(b.Extension, len(r.Lookup(b.Extension)) > 0)
+	}
 	if r.cfg.Events == nil {
 		return
 	}
